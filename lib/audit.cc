@@ -1,0 +1,348 @@
+// audit.cc - the audit store on SQLite.
+#include "audit.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <grp.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "log.h"
+#include "util.h"
+
+namespace pg {
+
+namespace {
+
+// Stmt - a prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK)
+      throw Error(std::string("audit store: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  void bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind_null_if_empty(int i, const std::string& v) {
+    if (v.empty()) sqlite3_bind_null(st_, i); else bind(i, v);
+  }
+  void bind_blob(int i, const std::string& v) { sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, long long v) { sqlite3_bind_int64(st_, i, v); }
+  // step() - true while a row is available; throws on error.
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw Error(std::string("audit store: ") + sqlite3_errmsg(db_));
+  }
+  std::string text(int c) {
+    auto p = sqlite3_column_blob(st_, c);
+    int n = sqlite3_column_bytes(st_, c);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  long long num(int c) { return sqlite3_column_int64(st_, c); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+const char* kColumns =
+    "id,time,event,user,queue,host,job_id,job_uuid,title,title_hidden,title_h,pages,code,key_id,mac,record,detail,"
+    "chain_key_id";
+
+// read_event() - an AuditEvent from a row selected with kColumns.
+AuditEvent read_event(Stmt& s) {
+  AuditEvent e;
+  e.id = s.num(0);
+  e.time_utc = s.text(1);
+  e.event = s.text(2);
+  e.user = s.text(3);
+  e.queue = s.text(4);
+  e.host = s.text(5);
+  e.job_id = s.num(6);
+  e.job_uuid = s.text(7);
+  e.title = s.text(8);
+  e.title_hidden = s.num(9) != 0;
+  e.title_h = s.text(10);
+  e.pages = s.num(11);
+  e.code = s.text(12);
+  e.key_id = s.text(13);
+  e.mac = s.text(14);
+  e.record = s.text(15);
+  e.detail = s.text(16);
+  e.chain_key_id = s.text(17);
+  return e;
+}
+
+// put() - length-prefixed field for the chain input.
+void put(std::string& out, const std::string& v) {
+  uint32_t n = static_cast<uint32_t>(v.size());
+  char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(len, 4);
+  out += v;
+}
+
+// chain_input() - the bytes one chain link covers.
+std::string chain_input(const std::string& prev, const AuditEvent& ev, const std::string& user_h, const std::string& host_h,
+                        const std::string& record_h) {
+  std::string in;
+  put(in, prev);
+  put(in, std::to_string(ev.id));
+  put(in, ev.time_utc);
+  put(in, ev.event);
+  put(in, user_h);
+  put(in, ev.queue);
+  put(in, host_h);
+  put(in, std::to_string(ev.job_id));
+  put(in, ev.job_uuid);
+  put(in, ev.title_hidden ? "hidden" : "plain");
+  put(in, ev.title_h);
+  put(in, std::to_string(ev.pages));
+  put(in, ev.code);
+  put(in, ev.key_id);
+  put(in, ev.mac);
+  put(in, record_h);
+  put(in, ev.detail);
+  return in;
+}
+
+}  // namespace
+
+std::string field_hash(const Key& key, const std::string& field, const std::string& value) {
+  auto m = hmac(key, "printguard-field-" + field, value);
+  return hex(m.data(), m.size());
+}
+
+// quoted() - a value for a key=value log line.
+static std::string quoted(const std::string& v) {
+  std::string p = printable(v), out = "\"";
+  for (char c : p) {
+    if (c == '"') out += "\\\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string audit_line(const AuditEvent& ev) {
+  std::string s = "event=" + ev.event + " id=" + std::to_string(ev.id) + " time=" + ev.time_utc;
+  if (!ev.user.empty()) s += " user=" + quoted(ev.user);
+  if (!ev.queue.empty()) s += " queue=" + quoted(ev.queue);
+  if (ev.job_id) s += " job=" + std::to_string(ev.job_id);
+  if (!ev.job_uuid.empty()) s += " uuid=" + quoted(ev.job_uuid);
+  if (!ev.host.empty()) s += " host=" + quoted(ev.host);
+  if (ev.pages) s += " pages=" + std::to_string(ev.pages);
+  if (!ev.title_hidden && !ev.title.empty()) s += " title=" + quoted(ev.title);
+  if (ev.title_hidden) s += " title=(hidden)";
+  if (!ev.code.empty()) s += " code=" + ev.code;
+  if (!ev.detail.empty()) s += " detail=" + quoted(ev.detail);
+  return s;
+}
+
+AuditStore::AuditStore(const std::string& path, bool syslog) : path_(path), syslog_(syslog) {
+  struct stat st;
+  bool existed = stat(path.c_str(), &st) == 0;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("cannot open audit store " + path + ": " + msg +
+                " (check that the directory exists and is writable by group lp)");
+  }
+  sqlite3_busy_timeout(db_, 30000);
+  if (!existed) {
+    // A store created by root must stay writable by the filters (user lp).
+    if (geteuid() == 0) {
+      if (struct group* lp = getgrnam("lp"))
+        if (chown(path.c_str(), 0, lp->gr_gid) != 0) { /* mode below still applies */ }
+    }
+    chmod(path.c_str(), 0660);
+  }
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    migrate();
+  } catch (const Error& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("audit store " + path + ": " + e.what());
+  }
+}
+
+AuditStore::~AuditStore() {
+  if (db_) sqlite3_close(db_);
+}
+
+void AuditStore::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    throw Error(msg);
+  }
+}
+
+int AuditStore::schema_version() {
+  Stmt s(db_, "PRAGMA user_version");
+  return s.step() ? static_cast<int>(s.num(0)) : 0;
+}
+
+void AuditStore::migrate() {
+  if (schema_version() == kSchemaVersion) return;
+  exec("BEGIN IMMEDIATE");
+  try {
+    int v = schema_version();
+    if (v > kSchemaVersion)
+      throw Error("schema version " + std::to_string(v) + " is newer than this printguard understands (" +
+                  std::to_string(kSchemaVersion) + "); upgrade printguard");
+    if (v < 1) {
+      exec(
+          "CREATE TABLE events ("
+          " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          " time TEXT NOT NULL, event TEXT NOT NULL,"
+          " user TEXT, user_h TEXT, queue TEXT, host TEXT, host_h TEXT,"
+          " job_id INTEGER, job_uuid TEXT, title TEXT, title_hidden INTEGER NOT NULL DEFAULT 0, title_h TEXT,"
+          " pages INTEGER, code TEXT, key_id TEXT, mac BLOB, record BLOB, record_h TEXT, detail TEXT,"
+          " chain_key_id TEXT NOT NULL, chain TEXT NOT NULL);"
+          "CREATE INDEX events_code ON events(code);"
+          "CREATE INDEX events_user ON events(user);"
+          "CREATE INDEX events_time ON events(time);"
+          "CREATE INDEX events_job ON events(job_uuid);");
+    }
+    exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+long long AuditStore::append(AuditEvent ev, const Key& key) {
+  if (ev.time_utc.empty()) ev.time_utc = utc_iso8601(time(nullptr));
+  ev.chain_key_id = key.id;
+  std::string user_h = field_hash(key, "user", ev.user);
+  std::string host_h = field_hash(key, "host", ev.host);
+  if (!ev.title_hidden) ev.title_h = field_hash(key, "title", ev.title);
+  auto rh = sha256(ev.record);
+  std::string record_h = hex(rh.data(), rh.size());
+  try {
+    exec("BEGIN IMMEDIATE");
+  } catch (const Error& e) {
+    throw Error("cannot write audit store " + path_ + ": " + e.what());
+  }
+  try {
+    std::string prev(64, '0');
+    long long next_id = 1;
+    {
+      Stmt s(db_, "SELECT id, chain FROM events ORDER BY id DESC LIMIT 1");
+      if (s.step()) {
+        next_id = s.num(0) + 1;
+        prev = s.text(1);
+      }
+      Stmt q(db_, "SELECT seq FROM sqlite_sequence WHERE name='events'");
+      if (q.step() && q.num(0) + 1 > next_id) next_id = q.num(0) + 1;
+    }
+    ev.id = next_id;
+    auto chain = hmac(key, "printguard-chain", chain_input(prev, ev, user_h, host_h, record_h));
+    Stmt ins(db_,
+             "INSERT INTO events (id,time,event,user,user_h,queue,host,host_h,job_id,job_uuid,title,title_hidden,title_h,"
+             "pages,code,key_id,mac,record,record_h,detail,chain_key_id,chain) VALUES "
+             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    ins.bind(1, ev.id);
+    ins.bind(2, ev.time_utc);
+    ins.bind(3, ev.event);
+    ins.bind(4, ev.user);
+    ins.bind(5, user_h);
+    ins.bind(6, ev.queue);
+    ins.bind(7, ev.host);
+    ins.bind(8, host_h);
+    ins.bind(9, ev.job_id);
+    ins.bind(10, ev.job_uuid);
+    ins.bind(11, ev.title_hidden ? std::string() : ev.title);
+    ins.bind(12, static_cast<long long>(ev.title_hidden));
+    ins.bind(13, ev.title_h);
+    ins.bind(14, ev.pages);
+    ins.bind_null_if_empty(15, ev.code);
+    ins.bind(16, ev.key_id);
+    ins.bind_blob(17, ev.mac);
+    ins.bind_blob(18, ev.record);
+    ins.bind(19, record_h);
+    ins.bind(20, ev.detail);
+    ins.bind(21, key.id);
+    ins.bind(22, hex(chain.data(), chain.size()));
+    ins.step();
+    exec("COMMIT");
+  } catch (const Error& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw Error("cannot write audit store " + path_ + ": " + e.what());
+  }
+  if (syslog_) syslog_event(audit_line(ev));
+  return ev.id;
+}
+
+long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
+  Stmt s(db_, std::string("SELECT ") + kColumns + ",user_h,host_h,record_h,chain FROM events ORDER BY id");
+  std::string prev(64, '0');
+  long long last_id = 0;
+  std::map<std::string, Key> cache;
+  while (s.step()) {
+    AuditEvent ev = read_event(s);
+    std::string user_h = s.text(18), host_h = s.text(19), record_h = s.text(20), chain = s.text(21);
+    if (ev.id != last_id + 1) {
+      why = "record(s) missing before #" + std::to_string(ev.id);
+      return ev.id;
+    }
+    last_id = ev.id;
+    auto it = cache.find(ev.chain_key_id);
+    if (it == cache.end()) it = cache.emplace(ev.chain_key_id, keys.load(ev.chain_key_id)).first;
+    const Key& key = it->second;
+    auto rh = sha256(ev.record);
+    bool fields_ok = field_hash(key, "user", ev.user) == user_h && field_hash(key, "host", ev.host) == host_h &&
+                     hex(rh.data(), rh.size()) == record_h &&
+                     (ev.title_hidden || field_hash(key, "title", ev.title) == ev.title_h);
+    auto want = hmac(key, "printguard-chain", chain_input(prev, ev, user_h, host_h, record_h));
+    if (!fields_ok || hex(want.data(), want.size()) != chain) {
+      why = fields_ok ? "chain link does not verify (record altered, inserted or removed)" : "record fields altered";
+      return ev.id;
+    }
+    prev = chain;
+  }
+  return 0;
+}
+
+std::optional<AuditEvent> AuditStore::find_code(const std::string& code) {
+  Stmt s(db_, std::string("SELECT ") + kColumns + " FROM events WHERE code = ? AND event = 'stamp' ORDER BY id LIMIT 1");
+  s.bind(1, code);
+  if (!s.step()) return std::nullopt;
+  return read_event(s);
+}
+
+std::vector<AuditEvent> AuditStore::query(const AuditQuery& q) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM events WHERE 1=1";
+  if (!q.user.empty()) sql += " AND user = ?1";
+  if (!q.queue.empty()) sql += " AND queue = ?2 COLLATE NOCASE";
+  if (!q.event.empty()) sql += " AND event = ?3";
+  if (!q.code.empty()) sql += " AND code = ?4";
+  if (q.since) sql += " AND time >= ?5";
+  if (q.until) sql += " AND time <= ?6";
+  sql += " ORDER BY id DESC LIMIT ?7";
+  Stmt s(db_, sql);
+  if (!q.user.empty()) s.bind(1, q.user);
+  if (!q.queue.empty()) s.bind(2, q.queue);
+  if (!q.event.empty()) s.bind(3, q.event);
+  if (!q.code.empty()) s.bind(4, q.code);
+  if (q.since) s.bind(5, utc_iso8601(q.since));
+  if (q.until) s.bind(6, utc_iso8601(q.until));
+  s.bind(7, static_cast<long long>(q.limit > 0 ? q.limit : 50));
+  std::vector<AuditEvent> out;
+  while (s.step()) out.push_back(read_event(s));
+  return out;
+}
+
+}  // namespace pg

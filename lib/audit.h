@@ -1,0 +1,77 @@
+// audit.h - the audit store: SQLite (WAL), versioned schema, every record chained
+// to the previous one by a keyed hash, and copied to syslog.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keys.h"
+
+struct sqlite3;
+
+namespace pg {
+
+// AuditEvent - one audit record. Sensitive fields (user, host, title) are chained
+// through keyed hashes so they can later be redacted without breaking the chain.
+struct AuditEvent {
+  long long id = 0;
+  std::string time_utc;  // set by append() when empty
+  std::string event;     // stamp, keygen, release, refuse, ...
+  std::string user, queue, host, job_uuid, title;
+  bool title_hidden = false;  // title holds nothing; title_h is the keyed title hash
+  long long job_id = 0, pages = 0;
+  std::string code, key_id;
+  std::string mac;     // raw MAC bytes (stamp events)
+  std::string record;  // canonical signed record (stamp events)
+  std::string detail;
+  std::string title_h;  // keyed title hash (hex); computed by append() unless hidden
+  std::string chain_key_id;
+};
+
+// AuditQuery - filters for AuditStore::query(); empty fields match everything.
+struct AuditQuery {
+  std::string user, queue, event, code;
+  long long since = 0, until = 0;  // UTC seconds; 0 = open
+  int limit = 50;
+};
+
+class AuditStore {
+ public:
+  // AuditStore() - open (creating and migrating as needed) the database at path.
+  explicit AuditStore(const std::string& path, bool syslog = true);
+  ~AuditStore();
+  AuditStore(const AuditStore&) = delete;
+  AuditStore& operator=(const AuditStore&) = delete;
+
+  // append() - add ev chained under key, atomically with respect to other writers;
+  // returns its id. Throws Error if the store cannot be written.
+  long long append(AuditEvent ev, const Key& key);
+  // find_code() - the stamp record carrying this (canonical) signature code.
+  std::optional<AuditEvent> find_code(const std::string& code);
+  // query() - newest first.
+  std::vector<AuditEvent> query(const AuditQuery& q);
+  // verify_chain() - walk every record in order, re-computing each chain link and
+  // field hash; returns 0 if all verify, else the id of the first bad record
+  // (with what is wrong in `why`). Throws Error if a needed key is missing.
+  long long verify_chain(const KeyStore& keys, std::string& why);
+  // schema_version() - PRAGMA user_version.
+  int schema_version();
+
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  void migrate();
+  void exec(const std::string& sql);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  bool syslog_;
+};
+
+// field_hash() - keyed hash (hex) of one sensitive field, as chained.
+std::string field_hash(const Key& key, const std::string& field, const std::string& value);
+
+// audit_line() - the one-line rendering of an event used for syslog.
+std::string audit_line(const AuditEvent& ev);
+
+}  // namespace pg

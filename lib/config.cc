@@ -1,0 +1,242 @@
+// config.cc - printguard.conf parser.
+#include "config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
+
+#include "template.h"
+#include "util.h"
+
+#ifndef PG_SYSCONFDIR
+#define PG_SYSCONFDIR "/etc"
+#endif
+#ifndef PG_LOCALSTATEDIR
+#define PG_LOCALSTATEDIR "/var"
+#endif
+
+namespace pg {
+
+Config::Config()
+    : key_dir(PG_SYSCONFDIR "/printguard/keys"), audit_db(PG_LOCALSTATEDIR "/lib/printguard/audit.db") {}
+
+const StampSettings& Config::for_queue(const std::string& queue) const {
+  auto it = queues.find(lower(queue));
+  return it == queues.end() ? defaults : it->second;
+}
+
+std::string default_config_path() {
+  const char* env = getenv("PRINTGUARD_CONF");
+  if (env && *env) return env;
+  return PG_SYSCONFDIR "/printguard/printguard.conf";
+}
+
+const std::vector<std::string>& user_option_names() {
+  static const std::vector<std::string> names = {"watermark", "template", "placement", "font-size",
+                                                 "gray",      "opacity",  "rotation"};
+  return names;
+}
+
+// parse_mode() - off/on/required.
+static WatermarkMode parse_mode(const std::string& v) {
+  auto t = lower(trim(v));
+  if (t == "off" || t == "no") return WatermarkMode::Off;
+  if (t == "on" || t == "yes") return WatermarkMode::On;
+  if (t == "required") return WatermarkMode::Required;
+  throw Error("Watermark: expected Off, On or Required, not \"" + printable(t) + "\"");
+}
+
+// parse_placement() - header / footer / diagonal / position X Y.
+static void parse_placement(StampSettings& s, const std::string& v) {
+  auto w = split_ws(lower(v));
+  if (w.size() == 1 && w[0] == "header") s.placement = Placement::Header;
+  else if (w.size() == 1 && w[0] == "footer") s.placement = Placement::Footer;
+  else if (w.size() == 1 && w[0] == "diagonal") s.placement = Placement::Diagonal;
+  else if (w.size() == 3 && w[0] == "position") {
+    s.pos_x = parse_double(w[1], 0, 20000, "Placement position X");
+    s.pos_y = parse_double(w[2], 0, 20000, "Placement position Y");
+    s.placement = Placement::Position;
+  } else {
+    throw Error("Placement: expected Header, Footer, Diagonal or \"Position X Y\", not \"" + printable(v) + "\"");
+  }
+}
+
+// check_time_zone() - a zone name must exist in the zoneinfo database.
+static void check_time_zone(const std::string& tz) {
+  if (tz.empty() || tz == "UTC" || tz == "local") return;
+  if (tz.find("..") != std::string::npos || tz[0] == '/')
+    throw Error("TimeZone: \"" + printable(tz) + "\" is not a zone name");
+  struct stat st;
+  if (stat(("/usr/share/zoneinfo/" + tz).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    throw Error("TimeZone: unknown zone \"" + printable(tz) + "\" (see /usr/share/zoneinfo)");
+}
+
+bool apply_stamp_option(StampSettings& s, const std::string& name, const std::string& value) {
+  auto n = lower(name);
+  if (n == "watermark") s.mode = parse_mode(value);
+  else if (n == "template") {
+    validate_template(value);
+    if (value.size() > 4096) throw Error("Template: longer than 4096 bytes");
+    s.tmpl = value;
+  } else if (n == "placement") parse_placement(s, value);
+  else if (n == "fontsize" || n == "font-size") {
+    s.font_size = parse_double(value, 2, 200, "FontSize");
+    s.font_size_set = true;
+  } else if (n == "gray") s.gray = parse_double(value, 0, 1, "Gray");
+  else if (n == "opacity") s.opacity = parse_double(value, 0.05, 1, "Opacity");
+  else if (n == "rotation") s.rotation = parse_double(value, -360, 360, "Rotation");
+  else if (n == "dateformat") {
+    if (value.empty() || value.size() > 200) throw Error("DateFormat: must be 1 to 200 characters");
+    s.date_format = value;
+  } else if (n == "timezone") {
+    check_time_zone(trim(value));
+    s.time_zone = trim(value);
+  } else if (n == "hidetitles") s.hide_titles = parse_bool(value, "HideTitles");
+  else if (n == "repairdamagedpdf") s.repair_damaged = parse_bool(value, "RepairDamagedPDF");
+  else if (n == "useroptions") {
+    s.user_options.clear();
+    for (auto& w : split_ws(lower(value))) {
+      if (w == "none") continue;
+      bool ok = false;
+      for (auto& k : user_option_names()) ok = ok || k == w;
+      if (!ok)
+        throw Error("UserOptions: unknown option \"" + printable(w) +
+                    "\" (known: watermark template placement font-size gray opacity rotation, or none)");
+      s.user_options.insert(w);
+    }
+  } else
+    return false;
+  return true;
+}
+
+// unquote() - a directive value: bare text, or "quoted" with \" \\ \n escapes.
+static std::string unquote(const std::string& v) {
+  if (v.empty() || v[0] != '"') return v;
+  std::string out;
+  size_t i = 1;
+  for (; i < v.size() && v[i] != '"'; i++) {
+    if (v[i] == '\\' && i + 1 < v.size()) {
+      char c = v[++i];
+      out.push_back(c == 'n' ? '\n' : c);
+    } else {
+      out.push_back(v[i]);
+    }
+  }
+  if (i >= v.size()) throw Error("missing closing quote");
+  if (!trim(v.substr(i + 1)).empty()) throw Error("text after the closing quote");
+  return out;
+}
+
+// Directive - one parsed line, kept to apply queue sections after the globals.
+struct Directive {
+  std::string name, value;
+  int line;
+};
+
+Config parse_config_text(const std::string& text, const std::string& name) {
+  Config cfg;
+  cfg.path = name;
+  std::map<std::string, std::vector<Directive>> queue_lines;
+  std::map<std::string, int> queue_first_line;
+  std::string in_queue;  // lower-case name while inside <Queue>
+  int in_queue_line = 0;
+  int lineno = 0;
+  size_t pos = 0;
+  auto fail = [&](const std::string& msg) { throw Error(name + ":" + std::to_string(lineno) + ": " + msg); };
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string raw = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
+    lineno++;
+    if (raw.find('\0') != std::string::npos) fail("NUL byte in configuration");
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] == '<') {
+      if (line.back() != '>') fail("section line must end with \">\"");
+      auto words = split_ws(line.substr(1, line.size() - 2));
+      if (words.size() == 1 && lower(words[0]) == "/queue") {
+        if (in_queue.empty()) fail("</Queue> without <Queue>");
+        in_queue.clear();
+        continue;
+      }
+      if (words.size() == 2 && lower(words[0]) == "queue") {
+        if (!in_queue.empty()) fail("<Queue> sections cannot be nested");
+        const std::string& q = words[1];
+        if (q.size() > 127) fail("queue name longer than 127 characters");
+        for (unsigned char c : q)
+          if (c <= ' ' || c == '/' || c == '#' || c == '\\' || c == '"' || c == '\'' || c == 0x7f)
+            fail("invalid character in queue name \"" + printable(q) + "\"");
+        in_queue = lower(q);
+        in_queue_line = lineno;
+        if (queue_first_line.count(in_queue)) fail("duplicate <Queue " + printable(q) + "> section");
+        queue_first_line[in_queue] = lineno;
+        queue_lines[in_queue];
+        continue;
+      }
+      fail("unknown section \"" + printable(line) + "\" (expected <Queue NAME> or </Queue>)");
+    }
+    size_t sp = line.find_first_of(" \t");
+    std::string key = line.substr(0, sp);
+    std::string value;
+    try {
+      value = sp == std::string::npos ? "" : unquote(trim(line.substr(sp)));
+    } catch (const Error& e) {
+      fail(key + ": " + e.what());
+    }
+    if (!in_queue.empty()) {
+      // Validate now so the error carries this line number; apply later.
+      StampSettings probe;
+      try {
+        if (!apply_stamp_option(probe, key, value))
+          fail("unknown directive \"" + printable(key) + "\" in <Queue> section");
+      } catch (const Error& e) {
+        if (std::string(e.what()).rfind(name + ":", 0) == 0) throw;
+        fail(e.what());
+      }
+      queue_lines[in_queue].push_back({key, value, lineno});
+      continue;
+    }
+    try {
+      auto k = lower(key);
+      if (k == "keydir" || k == "auditdb") {
+        if (value.empty() || value[0] != '/') fail(key + ": must be an absolute path");
+        (k == "keydir" ? cfg.key_dir : cfg.audit_db) = value;
+      } else if (k == "syslog") {
+        cfg.syslog = parse_bool(value, "Syslog");
+      } else if (!apply_stamp_option(cfg.defaults, key, value)) {
+        fail("unknown directive \"" + printable(key) + "\"");
+      }
+    } catch (const Error& e) {
+      if (std::string(e.what()).rfind(name + ":", 0) == 0) throw;
+      fail(e.what());
+    }
+  }
+  if (!in_queue.empty()) {
+    lineno = in_queue_line;
+    fail("<Queue> section is not closed with </Queue>");
+  }
+  for (auto& [q, lines] : queue_lines) {
+    StampSettings s = cfg.defaults;
+    for (auto& d : lines) apply_stamp_option(s, d.name, d.value);
+    cfg.queues[q] = s;
+  }
+  return cfg;
+}
+
+Config load_config(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT && path == PG_SYSCONFDIR "/printguard/printguard.conf" && !getenv("PRINTGUARD_CONF")) {
+      Config cfg;  // documented built-in defaults
+      return cfg;
+    }
+    throw Error("cannot read configuration " + path + ": " + strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) throw Error("configuration " + path + " is not a regular file");
+  if (st.st_mode & S_IWOTH) throw Error("configuration " + path + " is writable by everyone; run: chmod o-w " + path);
+  return parse_config_text(read_file(path, 1 << 20), path);
+}
+
+Config load_config_default() { return load_config(default_config_path()); }
+
+}  // namespace pg

@@ -1,0 +1,66 @@
+// config.h - printguard.conf: CUPS-style directives plus <Queue NAME> sections.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pg {
+
+enum class WatermarkMode { Off, On, Required };
+enum class Placement { Header, Footer, Diagonal, Position };
+
+// StampSettings - how (and whether) the filter stamps the pages of one queue.
+struct StampSettings {
+  WatermarkMode mode = WatermarkMode::Required;
+  std::string tmpl = "${user} - ${date} - ${queue} - job ${job} from ${host} - page ${page}/${pages} - Sig ${code}";
+  Placement placement = Placement::Footer;
+  double pos_x = 36, pos_y = 36;  // Placement::Position, points from the visible page's lower left
+  double font_size = 8;           // points; diagonal uses max(font_size, 36) unless set for it
+  bool font_size_set = false;
+  double gray = 0.35;    // 0 = black, 1 = white
+  double opacity = 1.0;  // 0..1 (fill alpha)
+  double rotation = 0;   // degrees, counter-clockwise; Placement::Position only
+  std::string date_format = "%Y-%m-%d %H:%M %Z";
+  std::string time_zone;  // empty: the server's local time
+  bool hide_titles = false;
+  bool repair_damaged = false;  // print PDFs that qpdf had to repair
+  std::set<std::string> user_options;  // printguard-* job options users may set
+};
+
+// Config - the whole configuration, with built-in defaults for anything not set.
+struct Config {
+  std::string path;  // the file read; empty when built-in defaults are in use
+  std::string key_dir;
+  std::string audit_db;
+  bool syslog = true;
+  StampSettings defaults;
+  std::map<std::string, StampSettings> queues;  // key: lower-case queue name
+
+  Config();
+  // for_queue() - settings for a queue (its <Queue> section, else the defaults).
+  const StampSettings& for_queue(const std::string& queue) const;
+};
+
+// default_config_path() - $PRINTGUARD_CONF, else SYSCONFDIR/printguard/printguard.conf.
+std::string default_config_path();
+
+// load_config() - parse a file; throws Error "FILE:LINE: message" on any problem.
+// A missing file is an error unless it is the built-in default path (then defaults).
+Config load_config(const std::string& path);
+
+// load_config_default() - load_config(default_config_path()).
+Config load_config_default();
+
+// parse_config_text() - parse text as if read from `name` (used by tests and fuzzers).
+Config parse_config_text(const std::string& text, const std::string& name);
+
+// user_option_names() - the job options (without "printguard-") UserOptions may allow.
+const std::vector<std::string>& user_option_names();
+
+// apply_stamp_option() - set one stamp setting by directive/option name; throws Error.
+// Returns false if `name` is not a stamp setting.
+bool apply_stamp_option(StampSettings& s, const std::string& name, const std::string& value);
+
+}  // namespace pg

@@ -1,0 +1,38 @@
+// stamp.h - stamp text on every page of a PDF with qpdf, robust against rotated
+// pages, offset boxes and content that leaves the graphics state unbalanced.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace pg {
+
+// StampResult - what stamp_pdf() did.
+struct StampResult {
+  int pages = 0;
+  std::vector<char32_t> replaced;  // characters the font could not show
+  std::vector<std::string> warnings;  // qpdf warnings accepted (RepairDamagedPDF Yes)
+};
+
+// count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.
+int count_pdf_pages(const std::string& path, bool repair_damaged);
+
+// stamp_pdf() - read `in`, stamp page i (1-based) with text_for_page(i, pages)
+// (UTF-8, '\n' separates lines) as `s` says, and write the result to `out`.
+// Throws Error (nothing usable written) on any failure.
+StampResult stamp_pdf(const std::string& in, const std::string& out, const StampSettings& s,
+                      const std::function<std::string(int page, int pages)>& text_for_page);
+
+// Box - a rectangle in PDF user space.
+struct Box {
+  double x0 = 0, y0 = 0, x1 = 612, y1 = 792;
+};
+
+// stamp_content() - the content-stream operators that draw lines on a page whose
+// visible box is `box` and whose /Rotate is `rotate`, using resources /PGfont and /PGgs.
+std::string stamp_content(const Box& box, int rotate, const StampSettings& s, const std::vector<std::string>& winansi_lines);
+
+}  // namespace pg

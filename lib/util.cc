@@ -1,0 +1,211 @@
+// util.cc - small shared helpers for printguard.
+#include "util.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pg {
+
+// is_space() - ASCII white space test, independent of locale.
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && is_space(s[b])) b++;
+  while (e > b && is_space(s[e - 1])) e--;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (auto& c : r)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return r;
+}
+
+std::vector<std::string> split_ws(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && is_space(s[i])) i++;
+    size_t b = i;
+    while (i < s.size() && !is_space(s[i])) i++;
+    if (i > b) out.emplace_back(s.substr(b, i - b));
+  }
+  return out;
+}
+
+long long parse_int(std::string_view s, long long lo, long long hi, const std::string& what) {
+  long long v = 0;
+  auto t = trim(s);
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc() || p != t.data() + t.size())
+    throw Error(what + ": \"" + printable(t) + "\" is not a whole number");
+  if (v < lo || v > hi)
+    throw Error(what + ": " + t + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+  return v;
+}
+
+double parse_double(std::string_view s, double lo, double hi, const std::string& what) {
+  double v = 0;
+  auto t = trim(s);
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v, std::chars_format::fixed);
+  if (t.empty() || ec != std::errc() || p != t.data() + t.size())
+    throw Error(what + ": \"" + printable(t) + "\" is not a number");
+  if (!(v >= lo && v <= hi))
+    throw Error(what + ": " + t + " is out of range (" + format_number(lo) + " to " + format_number(hi) + ")");
+  return v;
+}
+
+bool parse_bool(std::string_view s, const std::string& what) {
+  auto t = lower(trim(s));
+  if (t == "yes" || t == "on" || t == "true") return true;
+  if (t == "no" || t == "off" || t == "false") return false;
+  throw Error(what + ": expected Yes or No, not \"" + printable(t) + "\"");
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  if (!(v == v) || v > 1e9 || v < -1e9) v = 0;  // NaN and absurd values never reach PDF
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
+  if (ec != std::errc()) return "0";
+  std::string r(buf, p);
+  while (r.find('.') != std::string::npos && (r.back() == '0' || r.back() == '.')) {
+    bool dot = r.back() == '.';
+    r.pop_back();
+    if (dot) break;
+  }
+  if (r == "-0") r = "0";
+  return r;
+}
+
+std::string hex(const unsigned char* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string r;
+  r.reserve(2 * n);
+  for (size_t i = 0; i < n; i++) {
+    r.push_back(digits[p[i] >> 4]);
+    r.push_back(digits[p[i] & 15]);
+  }
+  return r;
+}
+
+// hexval() - value of one hex digit or -1.
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool unhex(std::string_view s, std::vector<unsigned char>& out) {
+  if (s.size() % 2) return false;
+  out.clear();
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int a = hexval(s[i]), b = hexval(s[i + 1]);
+    if (a < 0 || b < 0) return false;
+    out.push_back(static_cast<unsigned char>(a * 16 + b));
+  }
+  return true;
+}
+
+// utf8_len() - length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+static size_t utf8_len(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; k++)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  if (n == 2 && c < 0xC2) return 0;  // overlong
+  return n;
+}
+
+std::string printable(std::string_view s) {
+  std::string r;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = utf8_len(s, i);
+    if (n == 1 && (c < 0x20 || c == 0x7f || c == '\\')) {
+      char buf[8];
+      snprintf(buf, sizeof buf, c == '\\' ? "\\\\" : "\\x%02x", c);
+      r += buf;
+      i++;
+    } else if (n == 0) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", c);
+      r += buf;
+      i++;
+    } else {
+      r.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return r;
+}
+
+std::string utc_iso8601(long long t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+long long parse_date(std::string_view s, bool end_of_day) {
+  std::string t = trim(s);
+  struct tm tm {};
+  const char* end = nullptr;
+  if (t.size() == 10)
+    end = strptime(t.c_str(), "%Y-%m-%d", &tm);
+  else
+    end = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end)
+    throw Error("bad date \"" + printable(t) + "\": use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+  long long v = timegm(&tm);
+  if (t.size() == 10 && end_of_day) v += 86399;
+  return v;
+}
+
+std::string read_file(const std::string& path, size_t max_bytes) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open " + path + ": " + strerror(errno));
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      throw Error("cannot read " + path + ": " + strerror(e));
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<size_t>(n) > max_bytes) {
+      close(fd);
+      throw Error(path + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return data;
+}
+
+bool write_all(int fd, const void* p, size_t n) {
+  auto c = static_cast<const char*>(p);
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace pg

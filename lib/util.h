@@ -1,0 +1,62 @@
+// util.h - small shared helpers for printguard: errors, strings, files, hex.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg {
+
+// Error - an error whose message is meant for the administrator as is.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// trim() - remove leading and trailing ASCII white space.
+std::string trim(std::string_view s);
+
+// lower() - ASCII lower-case copy.
+std::string lower(std::string_view s);
+
+// split_ws() - split on runs of ASCII white space.
+std::vector<std::string> split_ws(std::string_view s);
+
+// parse_int() - checked decimal integer in [lo, hi]; throws Error naming `what`.
+long long parse_int(std::string_view s, long long lo, long long hi, const std::string& what);
+
+// parse_double() - checked decimal number in [lo, hi] (classic locale); throws Error.
+double parse_double(std::string_view s, double lo, double hi, const std::string& what);
+
+// parse_bool() - yes/no/on/off/true/false; throws Error naming `what`.
+bool parse_bool(std::string_view s, const std::string& what);
+
+// format_number() - fixed-point number for PDF content, classic locale, no trailing zeros.
+std::string format_number(double v);
+
+// hex() - lower-case hex encoding.
+std::string hex(const unsigned char* p, size_t n);
+inline std::string hex(const std::vector<unsigned char>& v) { return hex(v.data(), v.size()); }
+
+// unhex() - decode hex; returns false on bad input.
+bool unhex(std::string_view s, std::vector<unsigned char>& out);
+
+// printable() - the string with control characters and invalid UTF-8 shown as \xNN,
+// for log lines and terminal output (never lets a newline through).
+std::string printable(std::string_view s);
+
+// utc_iso8601() - time as "YYYY-MM-DDTHH:MM:SSZ".
+std::string utc_iso8601(long long t);
+
+// parse_date() - "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) to a time_t; throws Error.
+long long parse_date(std::string_view s, bool end_of_day = false);
+
+// read_file() - whole file, with a size limit; throws Error.
+std::string read_file(const std::string& path, size_t max_bytes = 64u << 20);
+
+// write_all() - write every byte to fd, retrying on EINTR; false on error.
+bool write_all(int fd, const void* p, size_t n);
+
+}  // namespace pg

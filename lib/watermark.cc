@@ -1,0 +1,284 @@
+// watermark.cc - the printguard-watermark filter.
+#include "watermark.h"
+
+#include <cerrno>
+#include <memory>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <cups/cups.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "code.h"
+#include "keys.h"
+#include "log.h"
+#include "pdftext.h"
+#include "record.h"
+#include "stamp.h"
+#include "template.h"
+#include "util.h"
+
+namespace pg {
+
+namespace {
+
+// TempFile - a private temporary file in $TMPDIR, removed on scope exit.
+class TempFile {
+ public:
+  TempFile() {
+    const char* dir = getenv("TMPDIR");
+    path_ = std::string(dir && *dir ? dir : "/tmp") + "/printguard-XXXXXX";
+    fd_ = mkstemp(path_.data());
+    if (fd_ < 0) throw Error("cannot create a temporary file in " + path_.substr(0, path_.rfind('/')) + ": " + strerror(errno));
+  }
+  ~TempFile() {
+    if (fd_ >= 0) close(fd_);
+    unlink(path_.c_str());
+  }
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// copy_fd() - copy everything from in to out, hashing it if st is given.
+bool copy_fd(int in, int out, crypto_hash_sha256_state* st) {
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    if (st) crypto_hash_sha256_update(st, reinterpret_cast<unsigned char*>(buf), static_cast<size_t>(n));
+    if (out >= 0 && !write_all(out, buf, static_cast<size_t>(n))) return false;
+  }
+}
+
+// hash_file() - SHA-256 of a file's bytes.
+std::array<unsigned char, 32> hash_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error("cannot open " + path + ": " + strerror(errno));
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  bool ok = copy_fd(fd, -1, &st);
+  close(fd);
+  if (!ok) throw Error("cannot read " + path);
+  std::array<unsigned char, 32> h;
+  crypto_hash_sha256_final(&st, h.data());
+  return h;
+}
+
+// send_file() - copy a file to out_fd.
+bool send_file(const std::string& path, int out_fd) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = copy_fd(fd, out_fd, nullptr);
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+JobInfo parse_job_args(const std::vector<std::string>& argv) {
+  if (argv.size() < 6 || argv.size() > 7)
+    throw Error("usage: " + (argv.empty() ? std::string("printguard-watermark") : argv[0]) +
+                " job-id user title copies options [file]");
+  JobInfo j;
+  j.job_id = parse_int(argv[1], 0, 2147483647, "job id");
+  j.user = argv[2];
+  j.title = argv[3];
+  parse_int(argv[4], 1, 1000000, "copies");
+  cups_option_t* opts = nullptr;
+  int n = cupsParseOptions(argv[5].c_str(), 0, &opts);
+  for (int i = 0; i < n; i++) j.options[opts[i].name] = opts[i].value ? opts[i].value : "";
+  cupsFreeOptions(n, opts);
+  if (argv.size() == 7) j.input = argv[6];
+  const char* printer = getenv("PRINTER");
+  j.queue = printer ? printer : "";
+  auto it = j.options.find("job-uuid");
+  if (it != j.options.end()) j.uuid = it->second;
+  it = j.options.find("job-originating-host-name");
+  if (it != j.options.end()) j.host = it->second;
+  return j;
+}
+
+std::vector<std::string> apply_user_options(StampSettings& s, const std::map<std::string, std::string>& options) {
+  std::vector<std::string> msgs;
+  const std::string prefix = "printguard-";
+  for (auto& [name, value] : options) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string opt = name.substr(prefix.size());
+    bool known = false;
+    for (auto& k : user_option_names()) known = known || k == opt;
+    if (!known) {
+      msgs.push_back("job option " + name + " is not a printguard option; ignored");
+      continue;
+    }
+    if (!s.user_options.count(opt)) {
+      msgs.push_back("job option " + name + " is not allowed on this queue (UserOptions); ignored");
+      continue;
+    }
+    if (opt == "watermark") {
+      // Users may only lower "on" to "off", never a required watermark.
+      auto v = lower(value);
+      if (s.mode == WatermarkMode::Required && v != "required" && v != "on") {
+        msgs.push_back("job option printguard-watermark=" + value + " ignored: the watermark is required on this queue");
+        continue;
+      }
+    }
+    try {
+      apply_stamp_option(s, opt, value);
+    } catch (const Error& e) {
+      msgs.push_back("job option " + name + " ignored: " + e.what());
+    }
+  }
+  return msgs;
+}
+
+std::string format_job_date(long long t, const std::string& fmt, const std::string& tz) {
+  std::string old;
+  const char* o = getenv("TZ");
+  bool had = o != nullptr;
+  if (had) old = o;
+  if (!tz.empty() && tz != "local") setenv("TZ", tz == "UTC" ? "UTC0" : tz.c_str(), 1);
+  tzset();
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  localtime_r(&tt, &tm);
+  char buf[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  // The format is the administrator's DateFormat, validated for length.
+  size_t n = strftime(buf, sizeof buf, fmt.c_str(), &tm);
+#pragma GCC diagnostic pop
+  if (had) setenv("TZ", old.c_str(), 1); else unsetenv("TZ");
+  tzset();
+  return std::string(buf, n);
+}
+
+int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int out_fd) {
+  JobInfo job;
+  Config cfg;
+  try {
+    job = parse_job_args(argv);
+    cfg = load_config_default();
+  } catch (const Error& e) {
+    log_error(e.what());
+    return 1;
+  }
+  StampSettings s = cfg.for_queue(job.queue);
+  for (auto& m : apply_user_options(s, job.options)) log_warning(m);
+
+  // The input must be a seekable file for qpdf: spool stdin first.
+  std::unique_ptr<TempFile> spool;
+  std::string input = job.input;
+  try {
+    if (input.empty()) {
+      spool = std::make_unique<TempFile>();
+      if (!copy_fd(in_fd, spool->fd(), nullptr)) throw Error(std::string("cannot spool the document: ") + strerror(errno));
+      input = spool->path();
+    }
+  } catch (const Error& e) {
+    log_error(e.what());
+    return 1;
+  }
+
+  if (s.mode == WatermarkMode::Off) {
+    log_info("watermark is off for queue " + job.queue + "; document passed through");
+    return send_file(input, out_fd) ? 0 : 1;
+  }
+
+  try {
+    crypto_init();
+    KeyStore keys(cfg.key_dir);
+    Key key = keys.current();
+    AuditStore audit(cfg.audit_db, cfg.syslog);
+    TempFile out;
+    long long now = time(nullptr);
+    char server[256] = "";
+    gethostname(server, sizeof server - 1);
+
+    SignedRecord rec;
+    rec.key_id = key.id;
+    rec.job_uuid = job.uuid;
+    rec.job_id = job.job_id;
+    rec.owner = job.user;
+    rec.queue = job.queue;
+    rec.host = job.host;
+    rec.time_utc = utc_iso8601(now);
+    rec.doc_sha256 = hash_file(input);
+    rec.title_hidden = s.hide_titles;
+    rec.title = s.hide_titles ? title_hash(key, job.title) : job.title;
+    std::string code;
+    Mac mac{};
+    std::map<std::string, std::string> vars = {
+        {"user", job.user},
+        {"date", format_job_date(now, s.date_format, s.time_zone)},
+        {"queue", job.queue},
+        {"host", job.host.empty() ? "unknown" : job.host},
+        {"server", server},
+        {"job", std::to_string(job.job_id)},
+        {"uuid", job.uuid},
+        {"title", s.hide_titles ? "(title hidden)" : job.title},
+    };
+    auto text_for_page = [&](int page, int pages) {
+      if (code.empty()) {
+        rec.pages = pages;
+        mac = sign_record(key, rec);
+        code = make_code(key.id, mac);
+        vars["code"] = code;
+        vars["pages"] = std::to_string(pages);
+      }
+      vars["page"] = std::to_string(page);
+      return expand_template(s.tmpl, vars);
+    };
+    StampResult r = stamp_pdf(input, out.path(), s, text_for_page);
+    if (!r.replaced.empty()) {
+      std::string list;
+      for (size_t i = 0; i < r.replaced.size() && i < 10; i++) list += (i ? " " : "") + codepoint_name(r.replaced[i]);
+      log_warning("the watermark font cannot show " + std::to_string(r.replaced.size()) + " character(s) (" + list +
+                  "); printed as '?'");
+    }
+    for (auto& w : r.warnings) log_warning("repaired damaged PDF: " + w);
+
+    AuditEvent ev;
+    ev.time_utc = rec.time_utc;
+    ev.event = "stamp";
+    ev.user = job.user;
+    ev.queue = job.queue;
+    ev.host = job.host;
+    ev.job_id = job.job_id;
+    ev.job_uuid = job.uuid;
+    ev.title = s.hide_titles ? "" : job.title;
+    ev.title_hidden = s.hide_titles;
+    if (s.hide_titles) ev.title_h = rec.title;
+    ev.pages = r.pages;
+    ev.code = code;
+    ev.key_id = key.id;
+    ev.mac.assign(reinterpret_cast<const char*>(mac.data()), mac.size());
+    ev.record = encode_record(rec);
+    audit.append(ev, key);
+
+    if (!send_file(out.path(), out_fd)) {
+      log_error(std::string("cannot write the stamped document: ") + strerror(errno));
+      return 1;
+    }
+    log_info("stamped " + std::to_string(r.pages) + " page(s); signature " + code);
+    return 0;
+  } catch (const Error& e) {
+    if (s.mode == WatermarkMode::Required) {
+      log_error(std::string("job stopped, nothing printed: ") + e.what());
+      return 1;
+    }
+    log_warning(std::string("watermark not applied (Watermark On, not Required): ") + e.what());
+    return send_file(input, out_fd) ? 0 : 1;
+  }
+}
+
+}  // namespace pg

@@ -1,0 +1,157 @@
+// test_audit.cc - unit tests for the audit store: schema, chain, concurrency.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+#include "audit.h"
+#include "testutil.h"
+
+using pgtest::TempDir;
+
+// event() - a stamp-like event for user u.
+static pg::AuditEvent event(const std::string& u, long long job) {
+  pg::AuditEvent e;
+  e.event = "stamp";
+  e.user = u;
+  e.queue = "q1";
+  e.host = "ws1";
+  e.job_id = job;
+  e.title = "doc " + std::to_string(job);
+  e.pages = 2;
+  e.code = "CODE-" + std::to_string(job);
+  e.record = "rec";
+  return e;
+}
+
+// sql() - run one statement on the database file directly (simulating tampering).
+static void sql(const std::string& db, const std::string& stmt) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(h, stmt.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+TEST(Audit, CreatesVersionedWalSchema) {
+  TempDir d;
+  pg::AuditStore a(d / "a.db", false);
+  EXPECT_EQ(a.schema_version(), pg::AuditStore::kSchemaVersion);
+  std::string mode = pgtest::run("sqlite3 '" + (d / "a.db") + "' 'PRAGMA journal_mode' 2>/dev/null");
+  if (!mode.empty()) {
+    EXPECT_EQ(pg::trim(mode), "wal");
+  }
+  struct stat st;
+  ASSERT_EQ(stat((d / "a.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+}
+
+TEST(Audit, RefusesNewerSchema) {
+  TempDir d;
+  { pg::AuditStore a(d / "a.db", false); }
+  sql(d / "a.db", "PRAGMA user_version=99");
+  try {
+    pg::AuditStore a(d / "a.db", false);
+    FAIL();
+  } catch (const pg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos);
+  }
+}
+
+TEST(Audit, UnwritableStoreIsAClearError) {
+  EXPECT_THROW(pg::AuditStore("/nonexistent-dir/a.db", false), pg::Error);
+}
+
+TEST(Audit, AppendQueryAndFindCode) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  pg::AuditStore a(d / "a.db", false);
+  auto k = ks.current();
+  EXPECT_EQ(a.append(event("alice", 1), k), 1);
+  EXPECT_EQ(a.append(event("bob", 2), k), 2);
+  pg::AuditQuery q;
+  q.user = "alice";
+  auto rows = a.query(q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].job_id, 1);
+  EXPECT_EQ(a.query(pg::AuditQuery{}).size(), 2u);
+  EXPECT_EQ(a.find_code("CODE-2")->user, "bob");
+  EXPECT_FALSE(a.find_code("CODE-3"));
+  q = {};
+  q.since = time(nullptr) + 3600;
+  EXPECT_TRUE(a.query(q).empty());
+  std::string why;
+  EXPECT_EQ(a.verify_chain(ks, why), 0) << why;
+}
+
+// tamper_case() - build a 5-record store, apply stmt, and return the first bad id.
+static long long tamper_case(const std::string& stmt) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  {
+    pg::AuditStore a(d / "a.db", false);
+    for (int i = 1; i <= 5; i++) a.append(event("u" + std::to_string(i), i), ks.current());
+  }
+  sql(d / "a.db", stmt);
+  pg::AuditStore a(d / "a.db", false);
+  std::string why;
+  return a.verify_chain(ks, why);
+}
+
+TEST(Audit, ChainDetectsEditsDeletionsAndInsertions) {
+  EXPECT_EQ(tamper_case("SELECT 1"), 0);
+  EXPECT_EQ(tamper_case("UPDATE events SET user='mallory' WHERE id=3"), 3);
+  EXPECT_EQ(tamper_case("UPDATE events SET pages=1 WHERE id=2"), 2);
+  EXPECT_EQ(tamper_case("DELETE FROM events WHERE id=3"), 4);
+  EXPECT_EQ(tamper_case("DELETE FROM events WHERE id=1"), 2);
+  EXPECT_EQ(tamper_case("UPDATE events SET id=id+100 WHERE id>=3; UPDATE events SET id=id-99 WHERE id>=100; "
+                        "INSERT INTO events (id,time,event,chain_key_id,chain) SELECT 3,time,event,chain_key_id,chain FROM events WHERE id=2"),
+            3);
+}
+
+TEST(Audit, ManyConcurrentWritersKeepOneChain) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  { pg::AuditStore a(d / "a.db", false); }
+  const int procs = 8, each = 25;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < procs; p++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        pg::AuditStore a(d / "a.db", false);
+        auto k = ks.current();
+        for (int i = 0; i < each; i++) a.append(event("p" + std::to_string(p), p * 1000 + i), k);
+        _exit(0);
+      } catch (...) {
+        _exit(1);
+      }
+    }
+    kids.push_back(pid);
+  }
+  for (auto pid : kids) {
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  pg::AuditStore a(d / "a.db", false);
+  pg::AuditQuery q;
+  q.limit = 100000;
+  EXPECT_EQ(a.query(q).size(), static_cast<size_t>(procs * each));
+  std::string why;
+  EXPECT_EQ(a.verify_chain(ks, why), 0) << why;
+}
+
+TEST(Audit, SyslogLineEscapesFields) {
+  auto e = event("eve\nevent=stamp", 7);
+  e.title = "t\"x";
+  std::string line = pg::audit_line(e);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("user=\"eve\\x0aevent=stamp\""), std::string::npos) << line;
+  EXPECT_NE(line.find("title=\"t\\\"x\""), std::string::npos) << line;
+  e.title_hidden = true;
+  EXPECT_EQ(pg::audit_line(e).find("t\\\"x"), std::string::npos);
+}

@@ -1,0 +1,96 @@
+// test_record.cc - unit tests for the canonical signed record.
+#include <gtest/gtest.h>
+
+#include "record.h"
+
+// sample() - a filled-in record.
+static pg::SignedRecord sample() {
+  pg::SignedRecord r;
+  r.key_id = "K7QX";
+  r.job_uuid = "urn:uuid:00000000-0000-0000-0000-000000000001";
+  r.job_id = 42;
+  r.owner = "alice";
+  r.queue = "q1";
+  r.host = "ws1.example";
+  r.time_utc = "2026-11-23T10:00:00Z";
+  r.pages = 3;
+  r.doc_sha256.fill(7);
+  r.title = "Report (final)";
+  return r;
+}
+
+// test_key() - a fixed key.
+static pg::Key test_key() {
+  pg::Key k;
+  k.id = "K7QX";
+  k.bytes.fill(0x42);
+  return k;
+}
+
+TEST(Record, EncodingIsLengthPrefixedAndDeterministic) {
+  auto a = pg::encode_record(sample());
+  EXPECT_EQ(a, pg::encode_record(sample()));
+  // The first field is the label, prefixed by its 4-byte big-endian length.
+  EXPECT_EQ(a.substr(0, 4), std::string("\0\0\0\x18", 4));
+  EXPECT_EQ(a.substr(4, 24), "printguard-signed-record");
+}
+
+TEST(Record, FieldBoundariesCannotShift) {
+  auto a = sample(), b = sample();
+  a.owner = "ab";
+  a.queue = "c";
+  b.owner = "a";
+  b.queue = "bc";
+  EXPECT_NE(pg::encode_record(a), pg::encode_record(b));
+  pg::crypto_init();
+  EXPECT_NE(pg::sign_record(test_key(), a), pg::sign_record(test_key(), b));
+}
+
+TEST(Record, RoundTrip) {
+  pg::SignedRecord d;
+  ASSERT_TRUE(pg::decode_record(pg::encode_record(sample()), d));
+  EXPECT_EQ(pg::encode_record(d), pg::encode_record(sample()));
+  EXPECT_EQ(d.owner, "alice");
+  EXPECT_EQ(d.pages, 3);
+}
+
+TEST(Record, DecodeRejectsDamage) {
+  auto e = pg::encode_record(sample());
+  pg::SignedRecord d;
+  EXPECT_FALSE(pg::decode_record(e.substr(0, e.size() - 1), d));
+  EXPECT_FALSE(pg::decode_record(e + "x", d));
+  EXPECT_FALSE(pg::decode_record("", d));
+  std::string big = e;
+  big[0] = '\x7f';  // absurd length
+  EXPECT_FALSE(pg::decode_record(big, d));
+}
+
+TEST(Record, EveryFieldIsCovered) {
+  pg::crypto_init();
+  auto base = pg::sign_record(test_key(), sample());
+  std::vector<pg::SignedRecord> variants(11, sample());
+  variants[0].key_id = "K7QY";
+  variants[1].job_uuid += "x";
+  variants[2].job_id = 43;
+  variants[3].owner = "mallory";
+  variants[4].queue = "q2";
+  variants[5].host = "ws2";
+  variants[6].time_utc = "2026-11-23T10:00:01Z";
+  variants[7].pages = 4;
+  variants[8].doc_sha256[31] = 8;
+  variants[9].title = "Report";
+  variants[10].title_hidden = true;
+  for (auto& v : variants) EXPECT_NE(pg::sign_record(test_key(), v), base);
+  pg::Key other = test_key();
+  other.bytes[0] = 1;
+  EXPECT_NE(pg::sign_record(other, sample()), base);
+}
+
+TEST(Record, TitleHashIsKeyed) {
+  pg::crypto_init();
+  pg::Key other = test_key();
+  other.bytes[0] = 1;
+  EXPECT_EQ(pg::title_hash(test_key(), "x").size(), 64u);
+  EXPECT_NE(pg::title_hash(test_key(), "x"), pg::title_hash(other, "x"));
+  EXPECT_EQ(pg::title_hash(test_key(), "x"), pg::title_hash(test_key(), "x"));
+}

@@ -1,0 +1,280 @@
+// test_stamp.cc - PDF stamping on the generated fixtures, checked with Poppler.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "stamp.h"
+#include "testutil.h"
+
+using pgtest::TempDir;
+
+namespace {
+
+// stamp() - stamp fixture `name` with "STAMP p<page>/<pages>" lines; returns the output path.
+std::string stamp(const TempDir& d, const std::string& name, pg::StampSettings s = {}, pg::StampResult* res = nullptr) {
+  std::string in = pgtest::pdfgen_dir() + "/" + name, out = d / ("out-" + name);
+  auto r = pg::stamp_pdf(in, out, s, [](int p, int n) { return "STAMPTEXT p" + std::to_string(p) + "/" + std::to_string(n); });
+  if (res) *res = r;
+  return out;
+}
+
+// renders_cleanly() - pdftoppm renders every page with nothing on stderr.
+bool renders_cleanly(const std::string& pdf, const TempDir& d) {
+  int st = 0;
+  std::string err = pgtest::run("pdftoppm -r 20 -gray '" + pdf + "' '" + (d / "render") + "' 2>&1 >/dev/null", &st);
+  if (st != 0 || !err.empty()) ADD_FAILURE() << "pdftoppm: " << err;
+  return st == 0 && err.empty();
+}
+
+// Word - one word's box from pdftotext -bbox, in display coordinates (origin top left).
+struct Word {
+  double x0, y0, x1, y1;
+  std::string text;
+};
+
+// page_words() - words of each page with their boxes, plus page sizes.
+std::vector<std::vector<Word>> page_words(const std::string& pdf, std::vector<std::pair<double, double>>& sizes) {
+  std::string html = pgtest::run("pdftotext -bbox '" + pdf + "' - 2>/dev/null");
+  std::vector<std::vector<Word>> pages;
+  std::regex page_re(R"re(<page width="([0-9.]+)" height="([0-9.]+)">)re");
+  std::regex word_re(R"re(<word xMin="([0-9.-]+)" yMin="([0-9.-]+)" xMax="([0-9.-]+)" yMax="([0-9.-]+)">([^<]*)</word>)re");
+  // pdftotext -bbox reports the unrotated size: swap it for pages shown sideways.
+  std::string info = pgtest::run("pdfinfo -f 1 -l 100000 '" + pdf + "' 2>/dev/null");
+  std::vector<int> rot;
+  std::regex rot_re(R"re(Page +[0-9]+ rot: +([0-9]+))re");
+  for (std::sregex_iterator it(info.begin(), info.end(), rot_re), end; it != end; ++it) rot.push_back(std::stoi((*it)[1]));
+  std::istringstream in(html);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_search(line, m, page_re)) {
+      pages.emplace_back();
+      bool sideways = pages.size() <= rot.size() && rot[pages.size() - 1] % 180 == 90;
+      double w = std::stod(m[1]), h = std::stod(m[2]);
+      sizes.emplace_back(sideways ? h : w, sideways ? w : h);
+    } else if (std::regex_search(line, m, word_re) && !pages.empty()) {
+      pages.back().push_back({std::stod(m[1]), std::stod(m[2]), std::stod(m[3]), std::stod(m[4]), m[5]});
+    }
+  }
+  return pages;
+}
+
+// stamp_word() - the STAMPTEXT word of a page, or nullptr.
+const Word* stamp_word(const std::vector<Word>& ws) {
+  for (auto& w : ws)
+    if (w.text == "STAMPTEXT") return &w;
+  return nullptr;
+}
+
+// check_all_pages() - every page carries its own stamp text.
+void check_all_pages(const std::string& out, int expected_pages) {
+  auto pages = pgtest::pdftotext_pages(out);
+  ASSERT_EQ(static_cast<int>(pages.size()), expected_pages);
+  for (int i = 0; i < expected_pages; i++) {
+    std::string want = "STAMPTEXT p" + std::to_string(i + 1) + "/" + std::to_string(expected_pages);
+    EXPECT_NE(pages[i].find(want), std::string::npos) << "page " << i + 1 << ": " << pages[i];
+  }
+}
+
+// dark_in_band() - whether a rendered page has dark pixels in rows [top, bottom)
+// given as fractions of the height (PGM from pdftoppm -gray).
+bool dark_in_band(const std::string& pgm_path, double top, double bottom) {
+  std::string data = pgtest::slurp(pgm_path);
+  std::istringstream in(data);
+  std::string magic;
+  int w = 0, h = 0, maxv = 0;
+  in >> magic >> w >> h >> maxv;
+  in.get();
+  size_t off = static_cast<size_t>(in.tellg());
+  if (magic != "P5" || w <= 0 || h <= 0) return false;
+  for (int y = static_cast<int>(top * h); y < static_cast<int>(bottom * h); y++)
+    for (int x = 0; x < w; x++)
+      if (static_cast<unsigned char>(data[off + static_cast<size_t>(y * w + x)]) < 160) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST(Stamp, SimplePageCarriesStampAndOriginal) {
+  TempDir d;
+  auto out = stamp(d, "simple.pdf");
+  check_all_pages(out, 1);
+  EXPECT_NE(pgtest::pdftotext_pages(out)[0].find("Hello page 1"), std::string::npos);
+  EXPECT_TRUE(renders_cleanly(out, d));
+}
+
+TEST(Stamp, RotatedPagesStampUprightAtTheVisibleFooter) {
+  TempDir d;
+  auto out = stamp(d, "rotated.pdf");
+  check_all_pages(out, 4);
+  EXPECT_TRUE(renders_cleanly(out, d));
+  std::vector<std::pair<double, double>> sizes;
+  auto pages = page_words(out, sizes);
+  ASSERT_EQ(pages.size(), 4u);
+  for (size_t i = 0; i < 4; i++) {
+    const Word* w = stamp_word(pages[i]);
+    ASSERT_NE(w, nullptr) << "page " << i + 1;
+    double pw = sizes[i].first, ph = sizes[i].second;
+    EXPECT_GT(w->x1 - w->x0, 3 * (w->y1 - w->y0)) << "stamp is not horizontal on page " << i + 1;
+    EXPECT_GT(w->y0, ph * 0.9) << "stamp is not at the bottom of page " << i + 1;
+    EXPECT_GT(w->x0, 0);
+    EXPECT_LT(w->x1, pw);
+  }
+}
+
+TEST(Stamp, HeaderAndDiagonalPlacement) {
+  TempDir d;
+  pg::StampSettings s;
+  s.placement = pg::Placement::Header;
+  auto out = stamp(d, "rotated.pdf", s);
+  std::vector<std::pair<double, double>> sizes;
+  auto pages = page_words(out, sizes);
+  for (size_t i = 0; i < pages.size(); i++) {
+    const Word* w = stamp_word(pages[i]);
+    ASSERT_NE(w, nullptr);
+    EXPECT_LT(w->y1, sizes[i].second * 0.1) << "header not at the top of page " << i + 1;
+  }
+  TempDir d2;
+  s.placement = pg::Placement::Diagonal;
+  out = stamp(d2, "landscape.pdf", s);
+  // Poppler splits slanted text into letters; all of them are there...
+  std::string letters = pgtest::run("pdftotext -raw '" + out + "' - | tr -d '\\n '");
+  for (char c : std::string("STAMPTEXTp1/1")) EXPECT_NE(letters.find(c), std::string::npos) << letters;
+  // ...and the ink runs across the middle of the page, not in a margin band.
+  int st = 0;
+  pgtest::run("pdftoppm -r 36 -gray '" + out + "' '" + (d2 / "g") + "' 2>/dev/null", &st);
+  ASSERT_EQ(st, 0);
+  EXPECT_TRUE(dark_in_band(d2 / "g-1.pgm", 0.45, 0.55));
+  EXPECT_FALSE(dark_in_band(d2 / "g-1.pgm", 0.9, 1.0));
+}
+
+TEST(Stamp, ExplicitPositionAndSeveralLines) {
+  TempDir d;
+  pg::StampSettings s;
+  s.placement = pg::Placement::Position;
+  s.pos_x = 100;
+  s.pos_y = 400;
+  s.font_size = 12;
+  auto out = d / "pos.pdf";
+  pg::stamp_pdf(pgtest::pdfgen_dir() + "/simple.pdf", out, s, [](int, int) { return std::string("LINEONE\nLINETWO"); });
+  std::vector<std::pair<double, double>> sizes;
+  auto pages = page_words(out, sizes);
+  const Word *a = nullptr, *b = nullptr;
+  for (auto& w : pages[0]) {
+    if (w.text == "LINEONE") a = &w;
+    if (w.text == "LINETWO") b = &w;
+  }
+  ASSERT_TRUE(a && b);
+  EXPECT_NEAR(a->x0, 100, 1.5);
+  EXPECT_NEAR(sizes[0].second - a->y1, 400, 12);  // baseline at y=400 from the bottom
+  EXPECT_GT(b->y0, a->y0 + 10);                   // the second line is below the first
+}
+
+TEST(Stamp, OffsetCropBoxLandscapeAndMixedSizes) {
+  for (auto [name, n] : std::vector<std::pair<std::string, int>>{
+           {"cropbox-offset.pdf", 2}, {"landscape.pdf", 1}, {"mixed-sizes.pdf", 3}, {"inherited.pdf", 2}, {"contents-array.pdf", 1}}) {
+    TempDir d;
+    auto out = stamp(d, name);
+    check_all_pages(out, n);
+    EXPECT_TRUE(renders_cleanly(out, d)) << name;
+    std::vector<std::pair<double, double>> sizes;
+    auto pages = page_words(out, sizes);
+    for (size_t i = 0; i < pages.size(); i++) {
+      const Word* w = stamp_word(pages[i]);
+      ASSERT_NE(w, nullptr) << name << " page " << i + 1;
+      EXPECT_GT(w->y0, sizes[i].second * 0.85) << name << " page " << i + 1 << " stamp outside the visible footer";
+      EXPECT_LT(w->y1, sizes[i].second) << name;
+      EXPECT_GT(w->x0, 0) << name;
+      EXPECT_LT(w->x1, sizes[i].first) << name;
+    }
+  }
+}
+
+TEST(Stamp, UnbalancedGraphicsStateCannotMoveOrHideTheStamp) {
+  TempDir d;
+  auto out = stamp(d, "unbalanced-q.pdf");
+  check_all_pages(out, 2);
+  std::vector<std::pair<double, double>> sizes;
+  auto pages = page_words(out, sizes);
+  for (size_t i = 0; i < 2; i++) {
+    const Word* w = stamp_word(pages[i]);
+    ASSERT_NE(w, nullptr);
+    EXPECT_LT(w->y1 - w->y0, 14) << "stamp scaled by a leftover cm on page " << i + 1;
+    EXPECT_GT(w->y0, sizes[i].second * 0.9) << "stamp moved on page " << i + 1;
+  }
+  // Rendered: the footer band really shows ink (a leftover 1x1 clip would hide it).
+  int st = 0;
+  pgtest::run("pdftoppm -r 72 -gray '" + out + "' '" + (d / "u") + "' 2>/dev/null", &st);
+  ASSERT_EQ(st, 0);
+  EXPECT_TRUE(dark_in_band(d / "u-1.pgm", 0.93, 1.0));
+  EXPECT_TRUE(dark_in_band(d / "u-2.pgm", 0.93, 1.0));
+}
+
+TEST(Stamp, EncryptedWithEmptyUserPasswordIsStampedAndDecrypted) {
+  TempDir d;
+  auto out = stamp(d, "encrypted-empty-user.pdf");
+  check_all_pages(out, 2);
+  EXPECT_EQ(pgtest::run("qpdf --show-encryption '" + out + "' 2>&1").find("File is not encrypted") != std::string::npos, true);
+  EXPECT_TRUE(renders_cleanly(out, d));
+}
+
+TEST(Stamp, ObjectStreams) {
+  TempDir d;
+  auto out = stamp(d, "objstm.pdf");
+  check_all_pages(out, 5);
+  EXPECT_TRUE(renders_cleanly(out, d));
+}
+
+TEST(Stamp, ThousandPages) {
+  TempDir d;
+  pg::StampResult r;
+  auto out = stamp(d, "pages-1000.pdf", {}, &r);
+  EXPECT_EQ(r.pages, 1000);
+  check_all_pages(out, 1000);
+  auto pages = pgtest::pdftotext_pages(out);
+  EXPECT_NE(pages[999].find("Page 1000"), std::string::npos);
+}
+
+TEST(Stamp, Latin1TextRendersAndUnshowableIsReported) {
+  TempDir d;
+  auto out = d / "latin.pdf";
+  auto r = pg::stamp_pdf(pgtest::pdfgen_dir() + "/simple.pdf", out, {}, [](int, int) {
+    return std::string("R\xc3\xa9sum\xc3\xa9 \xc3\xa7" "a Stra\xc3\x9f" "e (x) \\ \xe4\xb8\xad");
+  });
+  auto text = pgtest::pdftotext_pages(out)[0];
+  EXPECT_NE(text.find("R\xc3\xa9sum\xc3\xa9 \xc3\xa7" "a Stra\xc3\x9f" "e (x) \\ ?"), std::string::npos) << text;
+  ASSERT_EQ(r.replaced.size(), 1u);
+  EXPECT_EQ(r.replaced[0], U'\u4e2d');
+  EXPECT_TRUE(renders_cleanly(out, d));
+}
+
+TEST(Stamp, MalformedInputIsRefusedWithAClearError) {
+  for (auto name : {"truncated.pdf", "empty.pdf", "notpdf.pdf", "broken-objects.pdf", "no-pages.pdf", "encrypted-user-pw.pdf"}) {
+    TempDir d;
+    try {
+      stamp(d, name);
+      ADD_FAILURE() << name << " was stamped";
+    } catch (const pg::Error& e) {
+      std::string m = e.what();
+      EXPECT_FALSE(m.empty());
+      if (std::string(name) == "encrypted-user-pw.pdf") {
+        EXPECT_NE(m.find("password"), std::string::npos) << m;
+      }
+      if (std::string(name) == "no-pages.pdf") {
+        EXPECT_NE(m.find("no pages"), std::string::npos) << m;
+      }
+    }
+  }
+}
+
+TEST(Stamp, ContentForRotationsMapsDisplayToUserSpace) {
+  pg::Box b{100, 200, 712, 992};
+  pg::StampSettings s;
+  EXPECT_NE(pg::stamp_content(b, 0, s, {"x"}).find("1 0 0 1 100 200 cm"), std::string::npos);
+  EXPECT_NE(pg::stamp_content(b, 90, s, {"x"}).find("0 1 -1 0 712 200 cm"), std::string::npos);
+  EXPECT_NE(pg::stamp_content(b, 180, s, {"x"}).find("-1 0 0 -1 712 992 cm"), std::string::npos);
+  EXPECT_NE(pg::stamp_content(b, -90, s, {"x"}).find("0 -1 1 0 100 992 cm"), std::string::npos);
+  // Text goes through pdf_literal: it cannot close the string and inject operators.
+  EXPECT_NE(pg::stamp_content(b, 0, s, {") Tj (x"}).find("(\\) Tj \\(x) Tj"), std::string::npos);
+}

@@ -1,0 +1,214 @@
+// test_watermark.cc - the whole filter: stamping, signing, auditing, failing closed.
+#include <gtest/gtest.h>
+
+#include "audit.h"
+#include "testutil.h"
+#include "watermark.h"
+
+using pgtest::TempDir;
+
+namespace {
+
+const std::vector<std::string> kArgs = {"printguard-watermark", "42", "alice", "Quarterly (draft) \\ report", "1",
+                                        "job-uuid=urn:uuid:11111111-2222-3333-4444-555555555555 "
+                                        "job-originating-host-name=ws7.example"};
+
+// pdf() - a generated fixture.
+std::string pdf(const std::string& name) { return pgtest::pdfgen_dir() + "/" + name; }
+
+// stamps_in() - number of stamp records in the site's audit store.
+size_t stamps_in(const TempDir& d) {
+  pg::AuditStore a(d / "audit.db", false);
+  pg::AuditQuery q;
+  q.event = "stamp";
+  return a.query(q).size();
+}
+
+// expect_fail_closed() - the filter failed, wrote nothing to stdout, and said why in
+// exactly one ERROR line containing `why`.
+void expect_fail_closed(const pgtest::FilterRun& r, const std::string& why) {
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out.size(), 0u) << "bytes reached the printer";
+  size_t errors = 0, pos = 0;
+  while ((pos = r.err.find("ERROR: ", pos)) != std::string::npos) {
+    errors++;
+    pos++;
+  }
+  EXPECT_EQ(errors, 1u) << r.err;
+  EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
+}
+
+}  // namespace
+
+TEST(Watermark, StampsSignsAndAuditsBeforeOutput) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  auto r = pgtest::run_filter(conf, "q1", kArgs, pdf("mixed-sizes.pdf"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "out.pdf", r.out);
+  auto pages = pgtest::pdftotext_pages(d / "out.pdf");
+  ASSERT_EQ(pages.size(), 3u);
+  for (size_t i = 0; i < 3; i++) {
+    EXPECT_NE(pages[i].find("alice"), std::string::npos);
+    EXPECT_NE(pages[i].find("q1"), std::string::npos);
+    EXPECT_NE(pages[i].find("job 42 from ws7.example"), std::string::npos) << pages[i];
+    EXPECT_NE(pages[i].find("page " + std::to_string(i + 1) + "/3"), std::string::npos);
+    EXPECT_NE(pages[i].find("Sig TST1-"), std::string::npos);
+  }
+  pg::AuditStore a(d / "audit.db", false);
+  auto rows = a.query({});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].event, "stamp");
+  EXPECT_EQ(rows[0].user, "alice");
+  EXPECT_EQ(rows[0].queue, "q1");
+  EXPECT_EQ(rows[0].job_id, 42);
+  EXPECT_EQ(rows[0].host, "ws7.example");
+  EXPECT_EQ(rows[0].title, "Quarterly (draft) \\ report");
+  EXPECT_EQ(rows[0].pages, 3);
+  EXPECT_NE(pages[0].find("Sig " + rows[0].code), std::string::npos);
+  EXPECT_NE(r.err.find("INFO: printguard: stamped 3 page(s); signature " + rows[0].code), std::string::npos);
+}
+
+TEST(Watermark, NonSeekableStdinIsSpooled) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  auto r = pgtest::run_filter(conf, "q1", kArgs, pdf("rotated.pdf"), true);
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "out.pdf", r.out);
+  EXPECT_EQ(pgtest::pdftotext_pages(d / "out.pdf").size(), 4u);
+}
+
+TEST(Watermark, MissingKeyFailsClosed) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  unlink((d / "keys/current").c_str());
+  expect_fail_closed(pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf")), "printguard keygen");
+}
+
+TEST(Watermark, UnsafeKeyPermissionsFailClosed) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  chmod((d / "keys/TST1.key").c_str(), 0644);
+  expect_fail_closed(pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf")), "unsafe permissions 0644");
+}
+
+TEST(Watermark, UnwritableAuditStoreFailsClosed) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  pgtest::write_text(conf, pgtest::slurp(conf) + "AuditDB /nonexistent-printguard-dir/audit.db\n");
+  expect_fail_closed(pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf")), "audit store");
+}
+
+TEST(Watermark, BadPdfsFailClosedWithNothingAudited) {
+  for (auto name : {"truncated.pdf", "empty.pdf", "notpdf.pdf", "broken-objects.pdf", "no-pages.pdf", "encrypted-user-pw.pdf"}) {
+    TempDir d;
+    auto conf = pgtest::make_site(d);
+    auto r = pgtest::run_filter(conf, "q1", kArgs, pdf(name));
+    SCOPED_TRACE(name);
+    expect_fail_closed(r, "nothing printed");
+    EXPECT_EQ(stamps_in(d), 0u);
+  }
+}
+
+TEST(Watermark, BadConfigFailsClosedNamingFileAndLine) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  pgtest::write_text(conf, pgtest::slurp(conf) + "Placement Sideways\n");
+  expect_fail_closed(pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf")), conf + ":5: Placement");
+}
+
+TEST(Watermark, ModeOnPassesThroughWhenStampingFails) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "Watermark On\n");
+  unlink((d / "keys/current").c_str());
+  auto r = pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, pgtest::slurp(pdf("simple.pdf")));
+  EXPECT_NE(r.err.find("WARNING: printguard: watermark not applied"), std::string::npos);
+}
+
+TEST(Watermark, ModeOffPassesThroughPerQueue) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "<Queue plain>\nWatermark Off\n</Queue>\n");
+  auto r = pgtest::run_filter(conf, "PLAIN", kArgs, pdf("simple.pdf"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, pgtest::slurp(pdf("simple.pdf")));
+  EXPECT_EQ(stamps_in(d), 0u);
+}
+
+TEST(Watermark, UserOptionsOnlyWhereAllowed) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "<Queue open>\nUserOptions template watermark\n</Queue>\n");
+  auto args = kArgs;
+  args[5] += " printguard-template=USEROPT${job} printguard-watermark=off";
+  // Allowed: the template changes; "off" is refused because the queue requires the stamp.
+  auto r = pgtest::run_filter(conf, "open", args, pdf("simple.pdf"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "a.pdf", r.out);
+  EXPECT_NE(pgtest::pdftotext_pages(d / "a.pdf")[0].find("USEROPT42"), std::string::npos);
+  EXPECT_NE(r.err.find("watermark is required"), std::string::npos) << r.err;
+  // Not allowed elsewhere: ignored with a warning, default template used.
+  r = pgtest::run_filter(conf, "q1", args, pdf("simple.pdf"));
+  ASSERT_EQ(r.status, 0);
+  pgtest::write_text(d / "b.pdf", r.out);
+  EXPECT_EQ(pgtest::pdftotext_pages(d / "b.pdf")[0].find("USEROPT"), std::string::npos);
+  EXPECT_NE(r.err.find("printguard-template is not allowed on this queue"), std::string::npos) << r.err;
+}
+
+TEST(Watermark, UserMayTurnOffWhereAllowedAndNotRequired) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "<Queue draft>\nWatermark On\nUserOptions watermark\n</Queue>\n");
+  auto args = kArgs;
+  args[5] += " printguard-watermark=off";
+  auto r = pgtest::run_filter(conf, "draft", args, pdf("simple.pdf"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, pgtest::slurp(pdf("simple.pdf")));
+}
+
+TEST(Watermark, HiddenTitlesNeverReachPageOrAuditStore) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "Template \"${title} / ${user} / Sig ${code}\"\nHideTitles Yes\n");
+  auto r = pgtest::run_filter(conf, "q1", kArgs, pdf("simple.pdf"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "out.pdf", r.out);
+  auto text = pgtest::pdftotext_pages(d / "out.pdf")[0];
+  EXPECT_EQ(text.find("Quarterly"), std::string::npos);
+  EXPECT_NE(text.find("(title hidden)"), std::string::npos);
+  EXPECT_EQ(r.err.find("Quarterly"), std::string::npos);
+  EXPECT_EQ(pgtest::slurp(d / "audit.db").find("Quarterly"), std::string::npos);
+  pg::AuditStore a(d / "audit.db", false);
+  auto rows = a.query({});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].title_hidden);
+  EXPECT_TRUE(rows[0].title.empty());
+  EXPECT_EQ(rows[0].title_h.size(), 64u);
+}
+
+TEST(Watermark, HostileTitleIsEscapedNotInjected) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "Template \"[${title}]\"\n");
+  auto args = kArgs;
+  args[3] = ") Tj ET Q 0 0 m (x\n${user}%s\\";
+  auto r = pgtest::run_filter(conf, "q1", args, pdf("simple.pdf"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "out.pdf", r.out);
+  EXPECT_NE(pgtest::pdftotext_pages(d / "out.pdf")[0].find("[) Tj ET Q 0 0 m (x ${user}%s\\]"), std::string::npos)
+      << pgtest::pdftotext_pages(d / "out.pdf")[0];
+}
+
+TEST(Watermark, BadCommandLine) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  auto r = pgtest::run_filter(conf, "q1", {"printguard-watermark", "1"}, "");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("usage"), std::string::npos);
+  r = pgtest::run_filter(conf, "q1", {"printguard-watermark", "x", "u", "t", "1", ""}, pdf("simple.pdf"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("job id"), std::string::npos);
+}
+
+TEST(Watermark, DateFollowsFormatAndTimeZone) {
+  EXPECT_EQ(pg::format_job_date(0, "%Y-%m-%d %H:%M %Z", "UTC"), "1970-01-01 00:00 UTC");
+  EXPECT_EQ(pg::format_job_date(0, "%H:%M", "Europe/Paris"), "01:00");
+  EXPECT_EQ(pg::format_job_date(0, "%H:%M", "Asia/Tokyo"), "09:00");
+}

@@ -1,0 +1,195 @@
+// printguard - administration CLI: keys, signature verification, audit log, queues.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "audit.h"
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "queue.h"
+#include "util.h"
+#include "verify.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: printguard [-c CONFIG] COMMAND [ARGS]\n"
+    "commands:\n"
+    "  keygen [--id ID] [--no-activate]   create a new site key (mode 0640 root:lp)\n"
+    "  keys                                list the keys and which one signs\n"
+    "  verify CODE                         look up and check a signature code\n"
+    "  log [--user U] [--queue Q] [--event E] [--since DATE] [--until DATE] [--limit N]\n"
+    "                                      show recent audit records\n"
+    "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
+    "  queue disable QUEUE                 remove it\n"
+    "  queue status QUEUE                  tell whether the filter is on the queue\n"
+    "See printguard(8).\n";
+
+// Args - the words after the command, with simple --name VALUE option parsing.
+struct Args {
+  std::vector<std::string> words;
+  size_t i = 0;
+  bool more() const { return i < words.size(); }
+  const std::string& next() { return words[i++]; }
+  // value() - the value following option `opt`; throws Error if missing.
+  std::string value(const std::string& opt) {
+    if (!more()) throw pg::Error(opt + " needs a value");
+    return next();
+  }
+};
+
+// cmd_keygen() - printguard keygen.
+int cmd_keygen(const pg::Config& cfg, Args& a) {
+  std::string id;
+  bool activate = true;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--id") id = a.value(w);
+    else if (w == "--no-activate") activate = false;
+    else throw pg::Error("keygen: unknown argument " + pg::printable(w));
+  }
+  pg::KeyStore ks(cfg.key_dir);
+  std::string made = ks.generate(id, activate);
+  std::cout << "created key " << made << " in " << cfg.key_dir << (activate ? " (now signing)" : "") << "\n";
+  try {
+    pg::AuditStore audit(cfg.audit_db, cfg.syslog);
+    pg::AuditEvent ev;
+    ev.event = "keygen";
+    ev.key_id = made;
+    ev.user = getenv("SUDO_USER") ? getenv("SUDO_USER") : "root";
+    ev.detail = activate ? "activated" : "not activated";
+    audit.append(ev, ks.load(made));
+  } catch (const pg::Error& e) {
+    pg::log_warning(std::string("key created, but not recorded in the audit store: ") + e.what());
+  }
+  return 0;
+}
+
+// cmd_keys() - printguard keys.
+int cmd_keys(const pg::Config& cfg, Args&) {
+  pg::KeyStore ks(cfg.key_dir);
+  std::string cur;
+  try {
+    cur = pg::trim(pg::read_file(cfg.key_dir + "/current", 64));
+  } catch (const pg::Error&) {
+  }
+  for (auto& id : ks.list()) std::cout << id << (id == cur ? "  (signing)" : "") << "\n";
+  return 0;
+}
+
+// cmd_verify() - printguard verify CODE.
+int cmd_verify(const pg::Config& cfg, Args& a) {
+  if (!a.more()) throw pg::Error("verify: which code? usage: printguard verify CODE");
+  std::string typed;
+  while (a.more()) typed += a.next();
+  pg::crypto_init();
+  pg::AuditStore audit(cfg.audit_db, false);
+  pg::KeyStore keys(cfg.key_dir);
+  auto r = pg::verify_code(typed, audit, keys);
+  std::cout << (r.code.empty() ? pg::printable(typed) : r.code) << ": " << r.message << "\n";
+  if (r.status == pg::VerifyStatus::Valid || r.status == pg::VerifyStatus::Forged) {
+    const auto& e = r.event;
+    std::cout << "  user:     " << pg::printable(e.user) << "\n"
+              << "  queue:    " << pg::printable(e.queue) << "\n"
+              << "  job:      " << e.job_id << " (" << pg::printable(e.job_uuid) << ")\n"
+              << "  host:     " << pg::printable(e.host) << "\n"
+              << "  time:     " << e.time_utc << "\n"
+              << "  pages:    " << e.pages << "\n"
+              << "  title:    " << (e.title_hidden ? "(hidden; keyed hash " + e.title_h.substr(0, 16) + "...)" : pg::printable(e.title))
+              << "\n"
+              << "  document: SHA-256 " << pg::hex(r.record.doc_sha256.data(), r.record.doc_sha256.size()) << "\n"
+              << "  record:   #" << e.id << " in " << cfg.audit_db << "\n";
+  }
+  return pg::verify_exit_status(r.status);
+}
+
+// cmd_log() - printguard log.
+int cmd_log(const pg::Config& cfg, Args& a) {
+  pg::AuditQuery q;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--user") q.user = a.value(w);
+    else if (w == "--queue") q.queue = a.value(w);
+    else if (w == "--event") q.event = a.value(w);
+    else if (w == "--since") q.since = pg::parse_date(a.value(w));
+    else if (w == "--until") q.until = pg::parse_date(a.value(w), true);
+    else if (w == "--limit") q.limit = static_cast<int>(pg::parse_int(a.value(w), 1, 1000000, "--limit"));
+    else throw pg::Error("log: unknown argument " + pg::printable(w));
+  }
+  pg::AuditStore audit(cfg.audit_db, false);
+  auto rows = audit.query(q);
+  printf("%-6s %-20s %-8s %-12s %-14s %-6s %-5s %s\n", "ID", "TIME (UTC)", "EVENT", "USER", "QUEUE", "JOB", "PAGES", "CODE / DETAIL");
+  for (auto& e : rows) {
+    std::string tail = e.code.empty() ? pg::printable(e.detail) : e.code;
+    printf("%-6lld %-20s %-8s %-12s %-14s %-6lld %-5lld %s\n", e.id, e.time_utc.c_str(), pg::printable(e.event).c_str(),
+           pg::printable(e.user).c_str(), pg::printable(e.queue).c_str(), e.job_id, e.pages, tail.c_str());
+  }
+  return 0;
+}
+
+// cmd_queue() - printguard queue enable|disable|status QUEUE.
+int cmd_queue(const pg::Config&, Args& a) {
+  if (!a.more()) throw pg::Error("queue: usage: printguard queue enable|disable|status QUEUE");
+  std::string action = a.next();
+  if (!a.more()) throw pg::Error("queue " + action + ": which queue?");
+  std::string queue = a.next();
+  if (action == "enable") {
+    pg::queue_set_filter(queue, true);
+    std::cout << "printguard-watermark is now on queue " << queue << "\n";
+  } else if (action == "disable") {
+    pg::queue_set_filter(queue, false);
+    std::cout << "printguard-watermark removed from queue " << queue << "\n";
+  } else if (action == "status") {
+    bool on = pg::queue_has_filter(queue);
+    std::cout << queue << ": printguard-watermark " << (on ? "enabled" : "not enabled") << "\n";
+    return on ? 0 : 1;
+  } else {
+    throw pg::Error("queue: unknown action " + pg::printable(action) + " (enable, disable or status)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+// main() - parse the global options and dispatch to one command.
+int main(int argc, char** argv) {
+  pg::set_log_plain(true);
+  std::vector<std::string> words(argv + 1, argv + argc);
+  size_t i = 0;
+  std::string conf;
+  while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
+    if (words[i] == "-c" && i + 1 < words.size()) {
+      conf = words[i + 1];
+      i += 2;
+    } else if (words[i] == "-h" || words[i] == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      std::cerr << kUsage;
+      return 2;
+    }
+  }
+  if (i >= words.size()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string cmd = words[i++];
+  Args a;
+  a.words.assign(words.begin() + static_cast<long>(i), words.end());
+  try {
+    pg::crypto_init();
+    pg::Config cfg = conf.empty() ? pg::load_config_default() : pg::load_config(conf);
+    if (cmd == "keygen") return cmd_keygen(cfg, a);
+    if (cmd == "keys") return cmd_keys(cfg, a);
+    if (cmd == "verify") return cmd_verify(cfg, a);
+    if (cmd == "log") return cmd_log(cfg, a);
+    if (cmd == "queue") return cmd_queue(cfg, a);
+    std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
+    return 2;
+  } catch (const pg::Error& e) {
+    pg::log_error(e.what());
+    return 4;
+  }
+}
