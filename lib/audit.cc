@@ -215,6 +215,17 @@ void AuditStore::migrate() {
           "CREATE INDEX events_time ON events(time);"
           "CREATE INDEX events_job ON events(job_uuid);");
     }
+    if (v < 2) {
+      // Version 2: release records for the printguard backend.
+      exec(
+          "CREATE TABLE releases ("
+          " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+          " job_uuid TEXT NOT NULL, queue TEXT NOT NULL COLLATE NOCASE,"
+          " created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+          " key_id TEXT NOT NULL, record BLOB NOT NULL, mac BLOB NOT NULL,"
+          " used INTEGER);"
+          "CREATE INDEX releases_job ON releases(job_uuid, queue);");
+    }
     exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     exec("COMMIT");
   } catch (...) {
@@ -231,11 +242,7 @@ long long AuditStore::append(AuditEvent ev, const Key& key) {
   if (!ev.title_hidden) ev.title_h = field_hash(key, "title", ev.title);
   auto rh = sha256(ev.record);
   std::string record_h = hex(rh.data(), rh.size());
-  try {
-    exec("BEGIN IMMEDIATE");
-  } catch (const Error& e) {
-    throw Error("cannot write audit store " + path_ + ": " + e.what());
-  }
+  begin_immediate();
   try {
     std::string prev(64, '0');
     long long next_id = 1;
@@ -316,6 +323,77 @@ long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
   return 0;
 }
 
+void AuditStore::begin_immediate() {
+  try {
+    exec("BEGIN IMMEDIATE");
+  } catch (const Error& e) {
+    throw Error("cannot write audit store " + path_ + ": " + e.what());
+  }
+}
+
+long long AuditStore::add_release(const std::string& job_uuid, const std::string& queue, long long expires,
+                                  const std::string& key_id, const std::string& record, const std::string& mac) {
+  Stmt s(db_, "INSERT INTO releases (job_uuid,queue,created,expires,key_id,record,mac) VALUES (?,?,?,?,?,?,?)");
+  s.bind(1, job_uuid);
+  s.bind(2, queue);
+  s.bind(3, static_cast<long long>(time(nullptr)));
+  s.bind(4, expires);
+  s.bind(5, key_id);
+  s.bind_blob(6, record);
+  s.bind_blob(7, mac);
+  s.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+bool AuditStore::take_release(const std::string& job_uuid, const std::string& queue, std::string& record, std::string& mac) {
+  begin_immediate();
+  try {
+    Stmt s(db_, "SELECT id, record, mac FROM releases WHERE job_uuid = ? AND queue = ? AND used IS NULL ORDER BY id DESC LIMIT 1");
+    s.bind(1, job_uuid);
+    s.bind(2, queue);
+    bool found = s.step();
+    if (found) {
+      long long id = s.num(0);
+      record = s.text(1);
+      mac = s.text(2);
+      Stmt u(db_, "UPDATE releases SET used = ? WHERE id = ? AND used IS NULL");
+      u.bind(1, static_cast<long long>(time(nullptr)));
+      u.bind(2, id);
+      u.step();
+      found = sqlite3_changes(db_) == 1;
+    }
+    exec("COMMIT");
+    return found;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+int AuditStore::spend_releases(const std::string& job_uuid) {
+  Stmt u(db_, "UPDATE releases SET used = ? WHERE job_uuid = ? AND used IS NULL");
+  u.bind(1, static_cast<long long>(time(nullptr)));
+  u.bind(2, job_uuid);
+  u.step();
+  return sqlite3_changes(db_);
+}
+
+int AuditStore::recent_failures(const std::string& who, long long since) {
+  Stmt s(db_,
+         "SELECT COUNT(*) FROM events WHERE event = 'auth-fail' AND user = ?1 AND time >= ?2 AND "
+         "id > COALESCE((SELECT MAX(id) FROM events WHERE event = 'auth-ok' AND user = ?1), 0)");
+  s.bind(1, who);
+  s.bind(2, utc_iso8601(since));
+  return s.step() ? static_cast<int>(s.num(0)) : 0;
+}
+
+bool AuditStore::has_event(const std::string& job_uuid, const std::string& event) {
+  Stmt s(db_, "SELECT 1 FROM events WHERE job_uuid = ? AND event = ? LIMIT 1");
+  s.bind(1, job_uuid);
+  s.bind(2, event);
+  return s.step();
+}
+
 std::optional<AuditEvent> AuditStore::find_code(const std::string& code) {
   Stmt s(db_, std::string("SELECT ") + kColumns + " FROM events WHERE code = ? AND event = 'stamp' ORDER BY id LIMIT 1");
   s.bind(1, code);
@@ -329,6 +407,8 @@ std::vector<AuditEvent> AuditStore::query(const AuditQuery& q) {
   if (!q.queue.empty()) sql += " AND queue = ?2 COLLATE NOCASE";
   if (!q.event.empty()) sql += " AND event = ?3";
   if (!q.code.empty()) sql += " AND code = ?4";
+  if (!q.job_uuid.empty()) sql += " AND job_uuid = ?8";
+  if (q.after_id) sql += " AND id > ?9";
   if (q.since) sql += " AND time >= ?5";
   if (q.until) sql += " AND time <= ?6";
   sql += " ORDER BY id DESC LIMIT ?7";
@@ -340,6 +420,8 @@ std::vector<AuditEvent> AuditStore::query(const AuditQuery& q) {
   if (q.since) s.bind(5, utc_iso8601(q.since));
   if (q.until) s.bind(6, utc_iso8601(q.until));
   s.bind(7, static_cast<long long>(q.limit > 0 ? q.limit : 50));
+  if (!q.job_uuid.empty()) s.bind(8, q.job_uuid);
+  if (q.after_id) s.bind(9, q.after_id);
   std::vector<AuditEvent> out;
   while (s.step()) out.push_back(read_event(s));
   return out;

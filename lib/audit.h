@@ -31,7 +31,8 @@ struct AuditEvent {
 
 // AuditQuery - filters for AuditStore::query(); empty fields match everything.
 struct AuditQuery {
-  std::string user, queue, event, code;
+  std::string user, queue, event, code, job_uuid;
+  long long after_id = 0;  // only records with a larger id
   long long since = 0, until = 0;  // UTC seconds; 0 = open
   int limit = 50;
 };
@@ -55,14 +56,30 @@ class AuditStore {
   // field hash; returns 0 if all verify, else the id of the first bad record
   // (with what is wrong in `why`). Throws Error if a needed key is missing.
   long long verify_chain(const KeyStore& keys, std::string& why);
+  // add_release() - store a release record (canonical bytes + MAC); returns its id.
+  long long add_release(const std::string& job_uuid, const std::string& queue, long long expires,
+                        const std::string& key_id, const std::string& record, const std::string& mac);
+  // take_release() - atomically mark the newest unused release for (job_uuid,
+  // queue) as used and return its record and MAC; false if there is none.
+  // Spent either way: a release is single-use even when it then fails a check.
+  bool take_release(const std::string& job_uuid, const std::string& queue, std::string& record, std::string& mac);
+  // spend_releases() - mark every unused release of a job as used (refusals).
+  int spend_releases(const std::string& job_uuid);
+  // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
+  // not counting those before the last auth-ok of the same `who`.
+  int recent_failures(const std::string& who, long long since);
+  // has_event() - whether any record of this event exists for a job uuid.
+  bool has_event(const std::string& job_uuid, const std::string& event);
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   void migrate();
   void exec(const std::string& sql);
+  // begin_immediate() - BEGIN IMMEDIATE, naming the store in the error.
+  void begin_immediate();
   sqlite3* db_ = nullptr;
   std::string path_;
   bool syslog_;

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cctype>
 #include <sys/stat.h>
 
 #include "template.h"
@@ -20,7 +21,7 @@ namespace pg {
 Config::Config()
     : key_dir(PG_SYSCONFDIR "/printguard/keys"), audit_db(PG_LOCALSTATEDIR "/lib/printguard/audit.db") {}
 
-const StampSettings& Config::for_queue(const std::string& queue) const {
+const QueueSettings& Config::for_queue(const std::string& queue) const {
   auto it = queues.find(lower(queue));
   return it == queues.end() ? defaults : it->second;
 }
@@ -29,6 +30,23 @@ std::string default_config_path() {
   const char* env = getenv("PRINTGUARD_CONF");
   if (env && *env) return env;
   return PG_SYSCONFDIR "/printguard/printguard.conf";
+}
+
+const std::vector<std::string>& default_blocking_reasons() {
+  static const std::vector<std::string> r = {
+      "media-empty",  "media-needed",       "media-jam",          "cover-open",   "door-open",
+      "input-tray-missing", "output-tray-missing", "output-area-full", "marker-supply-missing",
+      "marker-supply-empty", "toner-empty", "offline", "paused", "spool-area-full", "interlock-open",
+      "fuser-over-temp", "fuser-under-temp", "shutdown", "stopped-partly", "stopping"};
+  return r;
+}
+
+// valid_keyword() - an IPP keyword: lower-case letters, digits, '-', '_', '.'.
+static bool valid_keyword(const std::string& k) {
+  if (k.empty() || k.size() > 255) return false;
+  for (char c : k)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) return false;
+  return true;
 }
 
 const std::vector<std::string>& user_option_names() {
@@ -47,7 +65,7 @@ static WatermarkMode parse_mode(const std::string& v) {
 }
 
 // parse_placement() - header / footer / diagonal / position X Y.
-static void parse_placement(StampSettings& s, const std::string& v) {
+static void parse_placement(QueueSettings& s, const std::string& v) {
   auto w = split_ws(lower(v));
   if (w.size() == 1 && w[0] == "header") s.placement = Placement::Header;
   else if (w.size() == 1 && w[0] == "footer") s.placement = Placement::Footer;
@@ -71,7 +89,7 @@ static void check_time_zone(const std::string& tz) {
     throw Error("TimeZone: unknown zone \"" + printable(tz) + "\" (see /usr/share/zoneinfo)");
 }
 
-bool apply_stamp_option(StampSettings& s, const std::string& name, const std::string& value) {
+bool apply_queue_option(QueueSettings& s, const std::string& name, const std::string& value) {
   auto n = lower(name);
   if (n == "watermark") s.mode = parse_mode(value);
   else if (n == "template") {
@@ -104,7 +122,60 @@ bool apply_stamp_option(StampSettings& s, const std::string& name, const std::st
                     "\" (known: watermark template placement font-size gray opacity rotation, or none)");
       s.user_options.insert(w);
     }
+  } else if (n == "blockingreasons") {
+    std::vector<std::string> list;
+    for (auto& w : split_ws(lower(value))) {
+      if (w == "default") {
+        list.insert(list.end(), default_blocking_reasons().begin(), default_blocking_reasons().end());
+      } else if (w == "none") {
+      } else if (valid_keyword(w)) {
+        list.push_back(w);
+      } else {
+        throw Error("BlockingReasons: \"" + printable(w) + "\" is not a printer-state-reasons keyword");
+      }
+    }
+    s.blocking_reasons = list;
+  } else if (n == "unqueriedprinters") {
+    auto v = lower(trim(value));
+    if (v != "allow" && v != "refuse") throw Error("UnqueriedPrinters: expected Allow or Refuse");
+    s.send_unqueried = v == "allow";
+  } else if (n == "releasegroup") {
+    if (value.size() > 1024) throw Error("ReleaseGroup: longer than 1024 characters");
+    s.release_group = trim(value);
   } else
+    return false;
+  return true;
+}
+
+// apply_ldap_option() - one LDAP* directive; false if name is not one.
+static bool apply_ldap_option(LdapSettings& l, const std::string& k, const std::string& value) {
+  if (k == "ldapuri") {
+    l.uris.clear();
+    for (auto& u : split_ws(value)) {
+      auto lu = lower(u);
+      if (lu.rfind("ldap://", 0) != 0 && lu.rfind("ldaps://", 0) != 0 && lu.rfind("ldapi://", 0) != 0)
+        throw Error("LDAPURI: \"" + printable(u) + "\" is not an ldap://, ldaps:// or ldapi:// URI");
+      l.uris.push_back(u);
+    }
+    if (l.uris.empty()) throw Error("LDAPURI: give at least one URI");
+  } else if (k == "ldapstarttls") l.start_tls = parse_bool(value, "LDAPStartTLS");
+  else if (k == "ldapcafile" || k == "ldapbindpasswordfile") {
+    if (value.empty() || value[0] != '/') throw Error((k == "ldapcafile" ? "LDAPCAFile" : "LDAPBindPasswordFile") + std::string(": must be an absolute path"));
+    (k == "ldapcafile" ? l.ca_file : l.bind_password_file) = value;
+  } else if (k == "ldapbinddn") l.bind_dn = value;
+  else if (k == "ldapbase") l.base = value;
+  else if (k == "ldapuserfilter") {
+    size_t p = value.find("%s");
+    if (p == std::string::npos || value.find("%s", p + 2) != std::string::npos || value.front() != '(' || value.back() != ')')
+      throw Error("LDAPUserFilter: expected a filter in parentheses with exactly one %s for the user name");
+    l.user_filter = value;
+  } else if (k == "ldapbadgeattribute" || k == "ldapgroupattribute") {
+    for (char c : value)
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != ';')
+        throw Error("LDAP attribute name \"" + printable(value) + "\" is not valid");
+    (k == "ldapbadgeattribute" ? l.badge_attribute : l.group_attribute) = value;
+  } else if (k == "ldaptimeout") l.timeout = static_cast<int>(parse_int(value, 1, 300, "LDAPTimeout"));
+  else
     return false;
   return true;
 }
@@ -185,9 +256,9 @@ Config parse_config_text(const std::string& text, const std::string& name) {
     }
     if (!in_queue.empty()) {
       // Validate now so the error carries this line number; apply later.
-      StampSettings probe;
+      QueueSettings probe;
       try {
-        if (!apply_stamp_option(probe, key, value))
+        if (!apply_queue_option(probe, key, value))
           fail("unknown directive \"" + printable(key) + "\" in <Queue> section");
       } catch (const Error& e) {
         if (std::string(e.what()).rfind(name + ":", 0) == 0) throw;
@@ -203,7 +274,16 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         (k == "keydir" ? cfg.key_dir : cfg.audit_db) = value;
       } else if (k == "syslog") {
         cfg.syslog = parse_bool(value, "Syslog");
-      } else if (!apply_stamp_option(cfg.defaults, key, value)) {
+      } else if (k == "releasetimeout") {
+        cfg.release_timeout = static_cast<int>(parse_int(value, 5, 86400, "ReleaseTimeout"));
+      } else if (k == "stationprinter") {
+        cfg.station_printer = trim(value);
+      } else if (k == "lockoutfailures") {
+        cfg.lockout_failures = static_cast<int>(parse_int(value, 1, 1000, "LockoutFailures"));
+      } else if (k == "lockoutwindow") {
+        cfg.lockout_window = static_cast<int>(parse_int(value, 10, 86400 * 7, "LockoutWindow"));
+      } else if (apply_ldap_option(cfg.ldap, k, value)) {
+      } else if (!apply_queue_option(cfg.defaults, key, value)) {
         fail("unknown directive \"" + printable(key) + "\"");
       }
     } catch (const Error& e) {
@@ -216,8 +296,8 @@ Config parse_config_text(const std::string& text, const std::string& name) {
     fail("<Queue> section is not closed with </Queue>");
   }
   for (auto& [q, lines] : queue_lines) {
-    StampSettings s = cfg.defaults;
-    for (auto& d : lines) apply_stamp_option(s, d.name, d.value);
+    QueueSettings s = cfg.defaults;
+    for (auto& d : lines) apply_queue_option(s, d.name, d.value);
     cfg.queues[q] = s;
   }
   return cfg;

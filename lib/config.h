@@ -11,8 +11,12 @@ namespace pg {
 enum class WatermarkMode { Off, On, Required };
 enum class Placement { Header, Footer, Diagonal, Position };
 
-// StampSettings - how (and whether) the filter stamps the pages of one queue.
-struct StampSettings {
+// default_blocking_reasons() - printer-state-reasons that stop a release by default.
+const std::vector<std::string>& default_blocking_reasons();
+
+// QueueSettings - everything that may differ per queue: how (and whether) the
+// filter stamps pages, and how the backend gates sending.
+struct QueueSettings {
   WatermarkMode mode = WatermarkMode::Required;
   std::string tmpl = "${user} - ${date} - ${queue} - job ${job} from ${host} - page ${page}/${pages} - Sig ${code}";
   Placement placement = Placement::Footer;
@@ -27,6 +31,26 @@ struct StampSettings {
   bool hide_titles = false;
   bool repair_damaged = false;  // print PDFs that qpdf had to repair
   std::set<std::string> user_options;  // printguard-* job options users may set
+
+  // Printer-state gate (printguard backend). Reasons match on their base keyword
+  // (without -report/-warning/-error); any "-error" reason always blocks.
+  std::vector<std::string> blocking_reasons = default_blocking_reasons();
+  bool send_unqueried = false;  // UnqueriedPrinters Allow: send where state can't be asked
+  std::string release_group;    // ReleaseGroup: LDAP group DN whose members may release here
+};
+
+// LdapSettings - how printguard release authenticates users.
+struct LdapSettings {
+  std::vector<std::string> uris;  // tried in order (failover)
+  bool start_tls = true;          // for ldap:// URIs; ldaps:// always uses TLS
+  std::string ca_file;            // empty: the system CA store
+  std::string bind_dn;            // service account for searches
+  std::string bind_password_file; // root-only file with its password
+  std::string base;
+  std::string user_filter = "(&(objectClass=inetOrgPerson)(uid=%s))";
+  std::string badge_attribute = "employeeNumber";
+  std::string group_attribute = "member";  // group attribute listing member DNs
+  int timeout = 10;  // seconds, per operation and for connecting
 };
 
 // Config - the whole configuration, with built-in defaults for anything not set.
@@ -35,12 +59,17 @@ struct Config {
   std::string key_dir;
   std::string audit_db;
   bool syslog = true;
-  StampSettings defaults;
-  std::map<std::string, StampSettings> queues;  // key: lower-case queue name
+  int release_timeout = 120;     // ReleaseTimeout: seconds a release stays valid
+  std::string station_printer;   // StationPrinter: default queue of printguard release
+  int lockout_failures = 5;      // LockoutFailures per user and per badge...
+  int lockout_window = 900;      // ...within LockoutWindow seconds
+  LdapSettings ldap;
+  QueueSettings defaults;
+  std::map<std::string, QueueSettings> queues;  // key: lower-case queue name
 
   Config();
   // for_queue() - settings for a queue (its <Queue> section, else the defaults).
-  const StampSettings& for_queue(const std::string& queue) const;
+  const QueueSettings& for_queue(const std::string& queue) const;
 };
 
 // default_config_path() - $PRINTGUARD_CONF, else SYSCONFDIR/printguard/printguard.conf.
@@ -59,8 +88,8 @@ Config parse_config_text(const std::string& text, const std::string& name);
 // user_option_names() - the job options (without "printguard-") UserOptions may allow.
 const std::vector<std::string>& user_option_names();
 
-// apply_stamp_option() - set one stamp setting by directive/option name; throws Error.
+// apply_queue_option() - set one stamp setting by directive/option name; throws Error.
 // Returns false if `name` is not a stamp setting.
-bool apply_stamp_option(StampSettings& s, const std::string& name, const std::string& value);
+bool apply_queue_option(QueueSettings& s, const std::string& name, const std::string& value);
 
 }  // namespace pg

@@ -93,7 +93,7 @@ QPDFObjectHandle page_as_form(QPDF& pdf, QPDFPageObjectHelper& page, const Box& 
 
 }  // namespace
 
-std::string stamp_content(const Box& box, int rotate, const StampSettings& s, const std::vector<std::string>& lines) {
+std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, const std::vector<std::string>& lines) {
   rotate = ((rotate % 360) + 360) % 360;
   double bw = box.x1 - box.x0, bh = box.y1 - box.y0;
   bool swap = rotate == 90 || rotate == 270;
@@ -159,7 +159,7 @@ int count_pdf_pages(const std::string& path, bool repair_damaged) {
   }
 }
 
-StampResult stamp_pdf(const std::string& in, const std::string& out, const StampSettings& s,
+StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
                       const std::function<std::string(int, int)>& text_for_page) {
   StampResult res;
   QPDF pdf;

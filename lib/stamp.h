@@ -23,7 +23,7 @@ int count_pdf_pages(const std::string& path, bool repair_damaged);
 // stamp_pdf() - read `in`, stamp page i (1-based) with text_for_page(i, pages)
 // (UTF-8, '\n' separates lines) as `s` says, and write the result to `out`.
 // Throws Error (nothing usable written) on any failure.
-StampResult stamp_pdf(const std::string& in, const std::string& out, const StampSettings& s,
+StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
                       const std::function<std::string(int page, int pages)>& text_for_page);
 
 // Box - a rectangle in PDF user space.
@@ -33,6 +33,6 @@ struct Box {
 
 // stamp_content() - the content-stream operators that draw lines on a page whose
 // visible box is `box` and whose /Rotate is `rotate`, using resources /PGfont and /PGgs.
-std::string stamp_content(const Box& box, int rotate, const StampSettings& s, const std::vector<std::string>& winansi_lines);
+std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, const std::vector<std::string>& winansi_lines);
 
 }  // namespace pg

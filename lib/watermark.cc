@@ -108,7 +108,7 @@ JobInfo parse_job_args(const std::vector<std::string>& argv) {
   return j;
 }
 
-std::vector<std::string> apply_user_options(StampSettings& s, const std::map<std::string, std::string>& options) {
+std::vector<std::string> apply_user_options(QueueSettings& s, const std::map<std::string, std::string>& options) {
   std::vector<std::string> msgs;
   const std::string prefix = "printguard-";
   for (auto& [name, value] : options) {
@@ -133,7 +133,7 @@ std::vector<std::string> apply_user_options(StampSettings& s, const std::map<std
       }
     }
     try {
-      apply_stamp_option(s, opt, value);
+      apply_queue_option(s, opt, value);
     } catch (const Error& e) {
       msgs.push_back("job option " + name + " ignored: " + e.what());
     }
@@ -172,7 +172,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     log_error(e.what());
     return 1;
   }
-  StampSettings s = cfg.for_queue(job.queue);
+  QueueSettings s = cfg.for_queue(job.queue);
   for (auto& m : apply_user_options(s, job.options)) log_warning(m);
 
   // The input must be a seekable file for qpdf: spool stdin first.

@@ -23,7 +23,7 @@ JobInfo parse_job_args(const std::vector<std::string>& argv);
 
 // apply_user_options() - apply printguard-* job options the queue allows; the
 // others are ignored with a warning. Returns the messages to log.
-std::vector<std::string> apply_user_options(StampSettings& s, const std::map<std::string, std::string>& options);
+std::vector<std::string> apply_user_options(QueueSettings& s, const std::map<std::string, std::string>& options);
 
 // format_job_date() - strftime in the configured time zone (empty = local).
 std::string format_job_date(long long t, const std::string& fmt, const std::string& tz);

@@ -9,6 +9,7 @@
 #include "keys.h"
 #include "log.h"
 #include "queue.h"
+#include "station.h"
 #include "util.h"
 #include "verify.h"
 
@@ -25,6 +26,8 @@ const char* kUsage =
     "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
     "  queue disable QUEUE                 remove it\n"
     "  queue status QUEUE                  tell whether the filter is on the queue\n"
+    "  release [-d QUEUE] [--user U] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
+    "                                      release station: authenticate, list, release\n"
     "See printguard(8).\n";
 
 // Args - the words after the command, with simple --name VALUE option parsing.
@@ -151,6 +154,23 @@ int cmd_queue(const pg::Config&, Args& a) {
   return 0;
 }
 
+// cmd_release() - printguard release.
+int cmd_release(const pg::Config& cfg, Args& a) {
+  pg::StationOptions o;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "-d") o.printer = a.value(w);
+    else if (w == "--user") o.user = a.value(w);
+    else if (w == "--password-stdin") o.secret_from_stdin = true;
+    else if (w == "--list") o.list_only = true;
+    else if (w == "--all") o.all = true;
+    else if (w == "--job") o.jobs.push_back(static_cast<int>(pg::parse_int(a.value(w), 1, 2147483647, "--job")));
+    else if (w == "--wait") o.wait = static_cast<int>(pg::parse_int(a.value(w), 0, 3600, "--wait"));
+    else throw pg::Error("release: unknown argument " + pg::printable(w));
+  }
+  return pg::run_release_station(cfg, o);
+}
+
 }  // namespace
 
 // main() - parse the global options and dispatch to one command.
@@ -186,6 +206,7 @@ int main(int argc, char** argv) {
     if (cmd == "verify") return cmd_verify(cfg, a);
     if (cmd == "log") return cmd_log(cfg, a);
     if (cmd == "queue") return cmd_queue(cfg, a);
+    if (cmd == "release") return cmd_release(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {

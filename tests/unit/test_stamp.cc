@@ -12,7 +12,7 @@ using pgtest::TempDir;
 namespace {
 
 // stamp() - stamp fixture `name` with "STAMP p<page>/<pages>" lines; returns the output path.
-std::string stamp(const TempDir& d, const std::string& name, pg::StampSettings s = {}, pg::StampResult* res = nullptr) {
+std::string stamp(const TempDir& d, const std::string& name, pg::QueueSettings s = {}, pg::StampResult* res = nullptr) {
   std::string in = pgtest::pdfgen_dir() + "/" + name, out = d / ("out-" + name);
   auto r = pg::stamp_pdf(in, out, s, [](int p, int n) { return "STAMPTEXT p" + std::to_string(p) + "/" + std::to_string(n); });
   if (res) *res = r;
@@ -125,7 +125,7 @@ TEST(Stamp, RotatedPagesStampUprightAtTheVisibleFooter) {
 
 TEST(Stamp, HeaderAndDiagonalPlacement) {
   TempDir d;
-  pg::StampSettings s;
+  pg::QueueSettings s;
   s.placement = pg::Placement::Header;
   auto out = stamp(d, "rotated.pdf", s);
   std::vector<std::pair<double, double>> sizes;
@@ -151,7 +151,7 @@ TEST(Stamp, HeaderAndDiagonalPlacement) {
 
 TEST(Stamp, ExplicitPositionAndSeveralLines) {
   TempDir d;
-  pg::StampSettings s;
+  pg::QueueSettings s;
   s.placement = pg::Placement::Position;
   s.pos_x = 100;
   s.pos_y = 400;
@@ -270,7 +270,7 @@ TEST(Stamp, MalformedInputIsRefusedWithAClearError) {
 
 TEST(Stamp, ContentForRotationsMapsDisplayToUserSpace) {
   pg::Box b{100, 200, 712, 992};
-  pg::StampSettings s;
+  pg::QueueSettings s;
   EXPECT_NE(pg::stamp_content(b, 0, s, {"x"}).find("1 0 0 1 100 200 cm"), std::string::npos);
   EXPECT_NE(pg::stamp_content(b, 90, s, {"x"}).find("0 1 -1 0 712 200 cm"), std::string::npos);
   EXPECT_NE(pg::stamp_content(b, 180, s, {"x"}).find("-1 0 0 -1 712 992 cm"), std::string::npos);

@@ -1,0 +1,155 @@
+// cupsjobs.cc - CUPS job operations for release stations (libcups IPP).
+#include "cupsjobs.h"
+
+#include <cstring>
+#include <cups/cups.h>
+
+#include "util.h"
+
+namespace pg {
+
+namespace {
+
+// job_uri() - ipp://localhost/jobs/ID.
+std::string job_uri(int id) { return "ipp://localhost/jobs/" + std::to_string(id); }
+
+// printer_uri() - ipp://localhost/printers/NAME, NAME escaped.
+std::string printer_uri(const std::string& q) {
+  char uri[1024];
+  httpAssembleURIf(HTTP_URI_CODING_ALL, uri, sizeof uri, "ipp", nullptr, "localhost", 0, "/printers/%s", q.c_str());
+  return uri;
+}
+
+// do_request() - send req to cupsd (the default server: the local socket) and
+// throw Error naming `what` unless it succeeded; returns the response.
+ipp_t* do_request(ipp_t* req, const std::string& resource, const std::string& what) {
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nullptr, cupsUser());
+  ipp_t* resp = cupsDoRequest(CUPS_HTTP_DEFAULT, req, resource.c_str());
+  if (!resp || cupsLastError() > IPP_STATUS_OK_CONFLICTING) {
+    ippDelete(resp);
+    throw Error(what + " failed: " + cupsLastErrorString());
+  }
+  return resp;
+}
+
+// queue_of() - the queue name at the end of a job-printer-uri.
+std::string queue_of(const char* uri) {
+  std::string u = uri ? uri : "";
+  size_t p = u.rfind('/');
+  return p == std::string::npos ? u : u.substr(p + 1);
+}
+
+// read_jobs() - CupsJobs from a Get-Jobs / Get-Job-Attributes response.
+std::vector<CupsJob> read_jobs(ipp_t* resp) {
+  std::vector<CupsJob> out;
+  CupsJob j;
+  bool have = false;
+  for (ipp_attribute_t* a = ippFirstAttribute(resp); a; a = ippNextAttribute(resp)) {
+    const char* name = ippGetName(a);
+    if (!name) {
+      if (have && j.id) out.push_back(j);
+      j = CupsJob();
+      have = false;
+      continue;
+    }
+    if (ippGetGroupTag(a) != IPP_TAG_JOB) continue;
+    have = true;
+    std::string n = name;
+    if (n == "job-id") j.id = ippGetInteger(a, 0);
+    else if (n == "job-uuid") j.uuid = ippGetString(a, 0, nullptr);
+    else if (n == "job-originating-user-name") j.owner = ippGetString(a, 0, nullptr);
+    else if (n == "job-printer-uri") j.queue = queue_of(ippGetString(a, 0, nullptr));
+    else if (n == "job-name") j.title = ippGetString(a, 0, nullptr);
+    else if (n == "job-state") j.state = ippGetInteger(a, 0);
+    else if (n == "job-printer-state-message") j.state_message = ippGetString(a, 0, nullptr);
+    else if (n == "time-at-creation") j.created = ippGetInteger(a, 0);
+  }
+  if (have && j.id) out.push_back(j);
+  return out;
+}
+
+const char* const kJobAttrs[] = {"job-id",   "job-uuid",  "job-originating-user-name", "job-printer-uri",
+                                 "job-name", "job-state", "job-printer-state-message", "time-at-creation"};
+
+}  // namespace
+
+std::vector<CupsJob> list_jobs() {
+  ipp_t* req = ippNewRequest(IPP_OP_GET_JOBS);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nullptr, "ipp://localhost/");
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", nullptr, "not-completed");
+  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
+  ipp_t* resp = do_request(req, "/", "listing jobs (Get-Jobs)");
+  auto jobs = read_jobs(resp);
+  ippDelete(resp);
+  return jobs;
+}
+
+CupsJob get_job(int id) {
+  ipp_t* req = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
+  ipp_t* resp = do_request(req, "/", "looking up job " + std::to_string(id));
+  auto jobs = read_jobs(resp);
+  ippDelete(resp);
+  if (jobs.empty()) throw Error("no job " + std::to_string(id));
+  return jobs[0];
+}
+
+std::string queue_device_uri(const std::string& queue) {
+  ipp_t* req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nullptr, printer_uri(queue).c_str());
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", nullptr, "device-uri");
+  ipp_t* resp = do_request(req, "/", "looking up queue " + queue);
+  ipp_attribute_t* a = ippFindAttribute(resp, "device-uri", IPP_TAG_URI);
+  std::string uri = a ? ippGetString(a, 0, nullptr) : "";
+  ippDelete(resp);
+  return uri;
+}
+
+std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix) {
+  ipp_t* req = ippNewRequest(IPP_OP_CUPS_GET_PRINTERS);
+  const char* const attrs[] = {"printer-name", "device-uri"};
+  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, nullptr, attrs);
+  ipp_t* resp = do_request(req, "/", "listing queues (CUPS-Get-Printers)");
+  std::vector<std::string> out;
+  std::string name, dev;
+  auto flush = [&] {
+    if (!name.empty() && lower(dev).rfind(lower(prefix), 0) == 0) out.push_back(name);
+    name.clear();
+    dev.clear();
+  };
+  for (ipp_attribute_t* a = ippFirstAttribute(resp); a; a = ippNextAttribute(resp)) {
+    const char* n = ippGetName(a);
+    if (!n) {
+      flush();
+      continue;
+    }
+    if (!strcmp(n, "printer-name")) name = ippGetString(a, 0, nullptr);
+    if (!strcmp(n, "device-uri")) dev = ippGetString(a, 0, nullptr);
+  }
+  flush();
+  ippDelete(resp);
+  return out;
+}
+
+void move_job(int id, const std::string& dest) {
+  ipp_t* req = ippNewRequest(IPP_OP_CUPS_MOVE_JOB);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ippAddString(req, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", nullptr, printer_uri(dest).c_str());
+  ippDelete(do_request(req, "/jobs", "moving job " + std::to_string(id) + " to " + dest));
+}
+
+void release_job(int id) {
+  ipp_t* req = ippNewRequest(IPP_OP_RELEASE_JOB);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ippDelete(do_request(req, "/jobs", "releasing job " + std::to_string(id)));
+}
+
+void cancel_job(int id, bool purge) {
+  ipp_t* req = ippNewRequest(IPP_OP_CANCEL_JOB);
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  if (purge) ippAddBoolean(req, IPP_TAG_OPERATION, "purge-job", 1);
+  ippDelete(do_request(req, "/jobs", "canceling job " + std::to_string(id)));
+}
+
+}  // namespace pg

@@ -1,0 +1,39 @@
+// cupsjobs.h - the CUPS operations a release station needs, done as root over
+// the local socket (@SYSTEM): list held jobs, queue devices, move, release.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pg {
+
+// CupsJob - one job as the station sees it.
+struct CupsJob {
+  int id = 0;
+  std::string uuid, owner, queue, title, state_message;
+  int state = 0;  // 3 pending, 4 held, 5 processing, 6 stopped, 7 canceled, 8 aborted, 9 completed
+  long long created = 0;
+};
+
+// list_jobs() - every job that is not completed (held, pending, processing...).
+std::vector<CupsJob> list_jobs();
+
+// get_job() - one job by id (any state); throws Error if CUPS does not know it.
+CupsJob get_job(int id);
+
+// queue_device_uri() - a queue's device-uri; throws Error if there is no such queue.
+std::string queue_device_uri(const std::string& queue);
+
+// list_queues_with_device_prefix() - queues whose device-uri starts with prefix.
+std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix);
+
+// move_job() - CUPS-Move-Job to another queue.
+void move_job(int id, const std::string& dest);
+
+// release_job() - Release-Job: the job leaves the held state and runs.
+void release_job(int id);
+
+// cancel_job() - Cancel-Job, with purge-job when purge is true.
+void cancel_job(int id, bool purge);
+
+}  // namespace pg

@@ -1,0 +1,217 @@
+// ldapauth.cc - LDAP authentication with libldap.
+#include "ldapauth.h"
+
+#include <ldap.h>
+#include <sodium.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "util.h"
+
+namespace pg {
+
+namespace {
+
+// Conn - one LDAP connection with TLS set up and verified; unbound on scope exit.
+class Conn {
+ public:
+  // Conn() - connect to the URIs in order (libldap fails over), StartTLS if asked.
+  explicit Conn(const LdapSettings& l) {
+    // Never read /etc/ldap/ldap.conf or ~/.ldaprc: they could weaken TLS.
+    setenv("LDAPNOINIT", "1", 1);
+    if (l.uris.empty()) throw Error("no LDAPURI configured");
+    std::string list;
+    for (auto& u : l.uris) list += (list.empty() ? "" : " ") + u;
+    int v3 = LDAP_VERSION3, demand = LDAP_OPT_X_TLS_DEMAND, min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, zero = 0;
+    struct timeval tv = {l.timeout, 0};
+    // TLS options are global defaults in libldap until a new context is made.
+    ldap_set_option(nullptr, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+    ldap_set_option(nullptr, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min);
+    if (!l.ca_file.empty()) ldap_set_option(nullptr, LDAP_OPT_X_TLS_CACERTFILE, l.ca_file.c_str());
+    ldap_set_option(nullptr, LDAP_OPT_X_TLS_NEWCTX, &zero);
+    if (ldap_initialize(&ld_, list.c_str()) != LDAP_SUCCESS || !ld_) throw Error("invalid LDAPURI " + printable(list));
+    ldap_set_option(ld_, LDAP_OPT_PROTOCOL_VERSION, &v3);
+    ldap_set_option(ld_, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld_, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(ld_, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+    ldap_set_option(ld_, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+    ldap_set_option(ld_, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min);
+    if (!l.ca_file.empty()) ldap_set_option(ld_, LDAP_OPT_X_TLS_CACERTFILE, l.ca_file.c_str());
+    ldap_set_option(ld_, LDAP_OPT_X_TLS_NEWCTX, &zero);
+    bool all_tls = true;
+    for (auto& u : l.uris) all_tls = all_tls && (lower(u).rfind("ldaps://", 0) == 0 || lower(u).rfind("ldapi://", 0) == 0);
+    if (!all_tls) {
+      if (!l.start_tls) throw Error("refusing LDAP without TLS: use ldaps:// URIs or LDAPStartTLS Yes");
+      int rc = ldap_start_tls_s(ld_, nullptr, nullptr);
+      if (rc != LDAP_SUCCESS) throw Error(std::string("LDAP StartTLS failed: ") + ldap_err2string(rc) + detail());
+    }
+  }
+  ~Conn() {
+    if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
+  }
+  // bind() - simple bind; returns the LDAP result code.
+  int bind(const std::string& dn, const std::string& pw) {
+    struct berval cred;
+    cred.bv_val = const_cast<char*>(pw.data());
+    cred.bv_len = pw.size();
+    return ldap_sasl_bind_s(ld_, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+  }
+  // detail() - libldap's diagnostic message, if any.
+  std::string detail() {
+    char* msg = nullptr;
+    ldap_get_option(ld_, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg);
+    std::string d = msg && *msg ? std::string(" (") + printable(msg) + ")" : "";
+    ldap_memfree(msg);
+    return d;
+  }
+  // search_dns() - DNs matching filter under base (at most 2 asked for).
+  std::vector<std::string> search_dns(const std::string& base, int scope, const std::string& filter) {
+    LDAPMessage* res = nullptr;
+    char* attrs[] = {const_cast<char*>("1.1"), nullptr};
+    int rc = ldap_search_ext_s(ld_, base.c_str(), scope, filter.c_str(), attrs, 0, nullptr, nullptr, nullptr, 2, &res);
+    std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> guard(res, ldap_msgfree);
+    if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
+      throw Error(std::string("LDAP search failed: ") + ldap_err2string(rc) + detail());
+    std::vector<std::string> dns;
+    if (rc == LDAP_SIZELIMIT_EXCEEDED) dns.push_back("");  // more than one: ambiguous
+    for (LDAPMessage* e = ldap_first_entry(ld_, res); e; e = ldap_next_entry(ld_, e)) {
+      char* dn = ldap_get_dn(ld_, e);
+      if (dn) dns.push_back(dn);
+      ldap_memfree(dn);
+    }
+    return dns;
+  }
+
+ private:
+  LDAP* ld_ = nullptr;
+};
+
+// service_bind() - bind with the service account (password from a root-only file).
+void service_bind(Conn& c, const LdapSettings& l) {
+  if (l.bind_dn.empty()) throw Error("no LDAPBindDN configured for searches");
+  std::string pw = trim(read_file(l.bind_password_file.empty() ? throw Error("no LDAPBindPasswordFile configured") : l.bind_password_file, 4096));
+  int rc = c.bind(l.bind_dn, pw);
+  sodium_memzero(pw.data(), pw.size());
+  if (rc != LDAP_SUCCESS) throw Error(std::string("LDAP service bind failed: ") + ldap_err2string(rc));
+}
+
+// find_one() - the single DN for filter value v in template tmpl ("%s" = v).
+std::string find_one(Conn& c, const LdapSettings& l, const std::string& tmpl, const std::string& v, std::string& why) {
+  std::string f = tmpl;
+  f.replace(f.find("%s"), 2, escape_filter_value(v));
+  auto dns = c.search_dns(l.base, LDAP_SCOPE_SUBTREE, f);
+  if (dns.empty()) {
+    why = "unknown user";
+    return "";
+  }
+  if (dns.size() > 1) {
+    why = "ambiguous: several directory entries match";
+    return "";
+  }
+  return dns[0];
+}
+
+// valid_input() - non-empty, bounded, no NUL or control characters.
+bool valid_input(const std::string& s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string escape_filter_value(const std::string& v) {
+  struct berval in, out;
+  in.bv_val = const_cast<char*>(v.data());
+  in.bv_len = v.size();
+  out.bv_val = nullptr;
+  out.bv_len = 0;
+  if (ldap_bv2escaped_filter_value(&in, &out) != 0) throw Error("cannot escape an LDAP filter value");
+  std::string r(out.bv_val, out.bv_len);
+  ber_memfree(out.bv_val);
+  return r;
+}
+
+AuthResult ldap_authenticate(const LdapSettings& l, const std::string& user, const std::string& password) {
+  AuthResult r;
+  r.user = user;
+  if (!valid_input(user, 256)) {
+    r.message = "invalid user name";
+    return r;
+  }
+  if (password.empty() || password.size() > 1024 || password.find('\0') != std::string::npos) {
+    r.message = "empty or invalid password";  // an empty password would be an unauthenticated bind
+    return r;
+  }
+  try {
+    Conn c(l);
+    service_bind(c, l);
+    std::string why;
+    r.dn = find_one(c, l, l.user_filter, user, why);
+    if (r.dn.empty()) {
+      r.message = why;
+      return r;
+    }
+    int rc = c.bind(r.dn, password);
+    if (rc == LDAP_SUCCESS) {
+      r.ok = true;
+      r.message = "authenticated";
+    } else {
+      r.message = rc == LDAP_INVALID_CREDENTIALS ? "wrong password" : std::string("LDAP bind failed: ") + ldap_err2string(rc);
+    }
+  } catch (const Error& e) {
+    r.message = e.what();
+  }
+  return r;
+}
+
+AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
+  AuthResult r;
+  if (!valid_input(badge, 128)) {
+    r.message = "invalid badge number";
+    return r;
+  }
+  try {
+    Conn c(l);
+    service_bind(c, l);
+    std::string why;
+    std::string f = "(" + l.badge_attribute + "=%s)";
+    r.dn = find_one(c, l, f, badge, why);
+    if (r.dn.empty()) {
+      r.message = why == "unknown user" ? "unknown badge" : why;
+      return r;
+    }
+    // The user name is the RDN value of uid in the DN, or looked up via filter.
+    LDAPDN parsed = nullptr;
+    if (ldap_str2dn(r.dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && parsed && parsed[0] && parsed[0][0]) {
+      LDAPAVA* ava = parsed[0][0];
+      std::string attr(ava->la_attr.bv_val, ava->la_attr.bv_len);
+      if (lower(attr) == "uid") {
+        r.user.assign(ava->la_value.bv_val, ava->la_value.bv_len);
+        r.ok = true;
+      }
+    }
+    if (parsed) ldap_dnfree(parsed);
+    if (!r.ok) r.message = "badge entry has no uid RDN";
+  } catch (const Error& e) {
+    r.message = e.what();
+  }
+  return r;
+}
+
+bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, std::string& why) {
+  try {
+    Conn c(l);
+    service_bind(c, l);
+    auto dns = c.search_dns(group_dn, LDAP_SCOPE_BASE, "(" + l.group_attribute + "=" + escape_filter_value(dn) + ")");
+    if (dns.size() == 1 && !dns[0].empty()) return true;
+    why = "not a member of " + group_dn;
+  } catch (const Error& e) {
+    why = e.what();
+  }
+  return false;
+}
+
+}  // namespace pg
