@@ -144,9 +144,11 @@ std::string audit_line(const AuditEvent& ev) {
   return s;
 }
 
-AuditStore::AuditStore(const std::string& path, bool syslog) : path_(path), syslog_(syslog) {
+AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path_(path), syslog_(syslog) {
   struct stat st;
   bool existed = stat(path.c_str(), &st) == 0;
+  if (!existed && !create)
+    throw Error("no audit store at " + path + " (nothing has been recorded yet, or AuditDB points elsewhere)");
   int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -385,6 +387,13 @@ int AuditStore::recent_failures(const std::string& who, long long since) {
   s.bind(1, who);
   s.bind(2, utc_iso8601(since));
   return s.step() ? static_cast<int>(s.num(0)) : 0;
+}
+
+long long AuditStore::last_event_id(const std::string& job_uuid, const std::string& event) {
+  Stmt s(db_, "SELECT MAX(id) FROM events WHERE job_uuid = ? AND event = ?");
+  s.bind(1, job_uuid);
+  s.bind(2, event);
+  return s.step() ? s.num(0) : 0;
 }
 
 bool AuditStore::has_event(const std::string& job_uuid, const std::string& event) {

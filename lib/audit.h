@@ -39,8 +39,9 @@ struct AuditQuery {
 
 class AuditStore {
  public:
-  // AuditStore() - open (creating and migrating as needed) the database at path.
-  explicit AuditStore(const std::string& path, bool syslog = true);
+  // AuditStore() - open (creating and migrating as needed) the database at path;
+  // with create false, a missing store is an error (for read-only commands).
+  explicit AuditStore(const std::string& path, bool syslog = true, bool create = true);
   ~AuditStore();
   AuditStore(const AuditStore&) = delete;
   AuditStore& operator=(const AuditStore&) = delete;
@@ -68,6 +69,8 @@ class AuditStore {
   // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
   // not counting those before the last auth-ok of the same `who`.
   int recent_failures(const std::string& who, long long since);
+  // last_event_id() - id of the newest record of this event for a job uuid, or 0.
+  long long last_event_id(const std::string& job_uuid, const std::string& event);
   // has_event() - whether any record of this event exists for a job uuid.
   bool has_event(const std::string& job_uuid, const std::string& event);
   // schema_version() - PRAGMA user_version.

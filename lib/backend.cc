@@ -117,6 +117,11 @@ int run_backend(const std::vector<std::string>& argv) {
   }
   const QueueSettings& qs = cfg.for_queue(job.queue);
   crypto_init();
+  struct sigaction sa {};
+  sa.sa_handler = on_sigterm;  // no SA_RESTART: waits return EINTR on cancel
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<AuditStore> audit;
   std::unique_ptr<Key> key;
@@ -172,6 +177,27 @@ int run_backend(const std::vector<std::string>& argv) {
     if (check_release(rec, mac, keys, job.uuid, job.job_id, job.user, job.queue, time(nullptr), why) != ReleaseCheck::Valid)
       return hold("refuse", "release rejected: " + why, "job held: " + why + "; release it again", true);
 
+    // A required watermark: the filter must have stamped this run's document. Raw
+    // jobs (lp -o raw) skip filters; the filter records its stamp before it writes
+    // a byte, so wait for its output (or its end) before looking.
+    if (qs.mode == WatermarkMode::Required) {
+      bool raw = argv.size() == 7;
+      if (!raw) {
+        struct pollfd in = {STDIN_FILENO, POLLIN, 0};
+        while (poll(&in, 1, -1) < 0 && errno == EINTR)
+          if (g_sigterms) return kBackendFailed;
+      }
+      long long stamp = audit->last_event_id(job.uuid, "stamp");
+      if (raw || stamp == 0 || stamp < audit->last_event_id(job.uuid, "release")) {
+        audit->spend_releases(job.uuid);
+        return hold("refuse", raw ? "raw job: the watermark filter did not run" : "document not stamped",
+                    "job held, not sent: the watermark is required on queue " + job.queue +
+                        " but this document was not stamped (raw printing, or printguard-watermark is not on the queue: "
+                        "run printguard queue enable " + job.queue + ")",
+                    true);
+      }
+    }
+
     // The printer-state gate: never send to a printer in an error state.
     std::string not_ready;
     if (queryable_scheme(dev.scheme)) {
@@ -199,11 +225,6 @@ int run_backend(const std::vector<std::string>& argv) {
   }
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) return hold("refuse", "pipe failed", "job held: cannot start the backend", true);
-  struct sigaction sa {};
-  sa.sa_handler = on_sigterm;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   pid_t pid = fork();
   if (pid < 0) return hold("refuse", "fork failed", "job held: cannot start the backend", true);

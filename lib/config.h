@@ -21,7 +21,7 @@ struct QueueSettings {
   std::string tmpl = "${user} - ${date} - ${queue} - job ${job} from ${host} - page ${page}/${pages} - Sig ${code}";
   Placement placement = Placement::Footer;
   double pos_x = 36, pos_y = 36;  // Placement::Position, points from the visible page's lower left
-  double font_size = 8;           // points; diagonal uses max(font_size, 36) unless set for it
+  double font_size = 8;           // points; Diagonal uses 40 unless FontSize is set
   bool font_size_set = false;
   double gray = 0.35;    // 0 = black, 1 = white
   double opacity = 1.0;  // 0..1 (fill alpha)

@@ -125,12 +125,15 @@ std::vector<std::string> apply_user_options(QueueSettings& s, const std::map<std
       continue;
     }
     if (opt == "watermark") {
-      // Users may only lower "on" to "off", never a required watermark.
-      auto v = lower(value);
-      if (s.mode == WatermarkMode::Required && v != "required" && v != "on") {
-        msgs.push_back("job option printguard-watermark=" + value + " ignored: the watermark is required on this queue");
+      // Users may only turn an optional watermark off or on; a required one stays
+      // required whatever they ask ("on" would make failures print unstamped).
+      auto v = lower(trim(value));
+      if (s.mode == WatermarkMode::Required) {
+        if (v != "required")
+          msgs.push_back("job option printguard-watermark=" + value + " ignored: the watermark is required on this queue");
         continue;
       }
+      if (v == "required") continue;
     }
     try {
       apply_queue_option(s, opt, value);

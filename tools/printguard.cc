@@ -23,6 +23,7 @@ const char* kUsage =
     "  verify CODE                         look up and check a signature code\n"
     "  log [--user U] [--queue Q] [--event E] [--since DATE] [--until DATE] [--limit N]\n"
     "                                      show recent audit records\n"
+    "  log verify                          check the audit store's hash chain\n"
     "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
     "  queue disable QUEUE                 remove it\n"
     "  queue status QUEUE                  tell whether the filter is on the queue\n"
@@ -88,7 +89,7 @@ int cmd_verify(const pg::Config& cfg, Args& a) {
   std::string typed;
   while (a.more()) typed += a.next();
   pg::crypto_init();
-  pg::AuditStore audit(cfg.audit_db, false);
+  pg::AuditStore audit(cfg.audit_db, false, false);
   pg::KeyStore keys(cfg.key_dir);
   auto r = pg::verify_code(typed, audit, keys);
   std::cout << (r.code.empty() ? pg::printable(typed) : r.code) << ": " << r.message << "\n";
@@ -108,8 +109,23 @@ int cmd_verify(const pg::Config& cfg, Args& a) {
   return pg::verify_exit_status(r.status);
 }
 
-// cmd_log() - printguard log.
+// cmd_log_verify() - printguard log verify: walk the hash chain.
+int cmd_log_verify(const pg::Config& cfg) {
+  pg::AuditStore audit(cfg.audit_db, false, false);
+  pg::KeyStore keys(cfg.key_dir);
+  std::string why;
+  long long bad = audit.verify_chain(keys, why);
+  if (bad) {
+    std::cout << cfg.audit_db << ": record #" << bad << ": " << why << "\n";
+    return 3;
+  }
+  std::cout << cfg.audit_db << ": every record verifies\n";
+  return 0;
+}
+
+// cmd_log() - printguard log [verify].
 int cmd_log(const pg::Config& cfg, Args& a) {
+  if (a.more() && a.words[a.i] == "verify") return cmd_log_verify(cfg);
   pg::AuditQuery q;
   while (a.more()) {
     auto w = a.next();
@@ -121,7 +137,7 @@ int cmd_log(const pg::Config& cfg, Args& a) {
     else if (w == "--limit") q.limit = static_cast<int>(pg::parse_int(a.value(w), 1, 1000000, "--limit"));
     else throw pg::Error("log: unknown argument " + pg::printable(w));
   }
-  pg::AuditStore audit(cfg.audit_db, false);
+  pg::AuditStore audit(cfg.audit_db, false, false);
   auto rows = audit.query(q);
   printf("%-6s %-20s %-8s %-12s %-14s %-6s %-5s %s\n", "ID", "TIME (UTC)", "EVENT", "USER", "QUEUE", "JOB", "PAGES", "CODE / DETAIL");
   for (auto& e : rows) {

@@ -212,3 +212,17 @@ TEST(Watermark, DateFollowsFormatAndTimeZone) {
   EXPECT_EQ(pg::format_job_date(0, "%H:%M", "Europe/Paris"), "01:00");
   EXPECT_EQ(pg::format_job_date(0, "%H:%M", "Asia/Tokyo"), "09:00");
 }
+
+TEST(Watermark, UsersCannotWeakenARequiredWatermark) {
+  // Even where users may set printguard-watermark, "on" or "off" must not turn a
+  // Required queue into one that prints unstamped when stamping fails.
+  for (auto v : {"on", "off", "yes", "no"}) {
+    TempDir d;
+    auto conf = pgtest::make_site(d, "UserOptions watermark\n");
+    unlink((d / "keys/current").c_str());
+    auto args = kArgs;
+    args[5] += std::string(" printguard-watermark=") + v;
+    SCOPED_TRACE(v);
+    expect_fail_closed(pgtest::run_filter(conf, "q1", args, pdf("simple.pdf")), "printguard keygen");
+  }
+}

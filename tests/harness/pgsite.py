@@ -1,0 +1,76 @@
+"""pgsite - a printguard site for integration tests: keys, config, audit store,
+the built programs, and a CLI wrapper. Lives in a pgharness TestEnv."""
+
+import grp
+import os
+import pathlib
+import re
+import subprocess
+
+import pgharness as h
+
+
+def program(rel):
+    """Path of a built program, e.g. program('tools/printguard')."""
+    p = h.build_dir() / rel
+    if not p.exists():
+        raise FileNotFoundError('%s is not built (PG_BUILDDIR=%s)' % (p, h.build_dir()))
+    return p
+
+
+class Site:
+    """A site key, printguard.conf and audit store, readable/writable by lp as in production."""
+
+    def __init__(self, env, conf_lines=()):
+        """Create keys (0750 root:lp dir, 0640 key), state dir (0770 root:lp), config."""
+        self.env = env
+        self.dir = env.mkdir('site')
+        lp = grp.getgrnam('lp').gr_gid
+        self.keys = env.mkdir('site', 'keys', mode=0o750)
+        os.chown(self.keys, 0, lp)
+        self.state = env.mkdir('site', 'state', mode=0o770)
+        os.chown(self.state, 0, lp)
+        self.audit_db = self.state / 'audit.db'
+        self.conf = self.dir / 'printguard.conf'
+        self.base = ['KeyDir %s' % self.keys, 'AuditDB %s' % self.audit_db, 'Syslog No', 'TimeZone UTC']
+        self.write_conf(conf_lines)
+        self.cli('keygen', '--id', 'TEST')
+
+    def write_conf(self, lines):
+        """(Re)write printguard.conf: the site basics plus lines."""
+        self.conf.write_text('\n'.join(self.base + list(lines)) + '\n')
+        self.conf.chmod(0o644)
+
+    def cli(self, *args, cupsd=None, input=None, check=True, timeout=60):
+        """Run printguard -c CONF ARGS (against cupsd's socket if given)."""
+        env = cupsd.client_env() if cupsd else dict(os.environ)
+        env.pop('PRINTGUARD_CONF', None)
+        cmd = [str(program('tools/printguard')), '-c', str(self.conf)] + [str(a) for a in args]
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, env=env, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError('%s exited %d\nstdout: %s\nstderr: %s' % (cmd, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def events(self, event=None):
+        """Audit records as dicts (newest first) via printguard log."""
+        args = ['log', '--limit', '100000'] + (['--event', event] if event else [])
+        out = self.cli(*args).stdout.splitlines()[1:]
+        rows = []
+        for line in out:
+            f = line.split(None, 7)
+            if len(f) >= 7:
+                rows.append({'id': int(f[0]), 'event': f[2], 'user': f[3], 'rest': line})
+        return rows
+
+
+def codes_in(pdf):
+    """Signature codes printed on each page of a PDF (via pdftotext)."""
+    return [re.findall(r'Sig ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}-[0-9A-Z])', page) for page in h.pdftotext_pages(pdf)]
+
+
+def cupsd_for(env, site, extra_filters=(), **kw):
+    """A private cupsd with printguard's filter (and backend, 0700) installed."""
+    kw.setdefault('policy', 'hardened')
+    return h.Cupsd(env, filters=[program('filters/printguard-watermark')] + list(extra_filters),
+                   backends=[(program('backends/printguard'), 0o700)],
+                   setenv={'PRINTGUARD_CONF': str(site.conf)}, **kw)
