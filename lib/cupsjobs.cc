@@ -20,10 +20,18 @@ std::string printer_uri(const std::string& q) {
   return uri;
 }
 
+// new_request() - an IPP request whose operation group starts with the target
+// (uri_name = uri) and requesting-user-name, in the order cupsd requires.
+ipp_t* new_request(ipp_op_t op, const char* uri_name, const std::string& uri) {
+  ipp_t* req = ippNewRequest(op);
+  if (uri_name) ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, uri_name, nullptr, uri.c_str());
+  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nullptr, cupsUser());
+  return req;
+}
+
 // do_request() - send req to cupsd (the default server: the local socket) and
 // throw Error naming `what` unless it succeeded; returns the response.
 ipp_t* do_request(ipp_t* req, const std::string& resource, const std::string& what) {
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nullptr, cupsUser());
   ipp_t* resp = cupsDoRequest(CUPS_HTTP_DEFAULT, req, resource.c_str());
   if (!resp || cupsLastError() > IPP_STATUS_OK_CONFLICTING) {
     ippDelete(resp);
@@ -74,8 +82,7 @@ const char* const kJobAttrs[] = {"job-id",   "job-uuid",  "job-originating-user-
 }  // namespace
 
 std::vector<CupsJob> list_jobs() {
-  ipp_t* req = ippNewRequest(IPP_OP_GET_JOBS);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nullptr, "ipp://localhost/");
+  ipp_t* req = new_request(IPP_OP_GET_JOBS, "printer-uri", "ipp://localhost/");
   ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", nullptr, "not-completed");
   ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
   ipp_t* resp = do_request(req, "/", "listing jobs (Get-Jobs)");
@@ -85,8 +92,7 @@ std::vector<CupsJob> list_jobs() {
 }
 
 CupsJob get_job(int id) {
-  ipp_t* req = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ipp_t* req = new_request(IPP_OP_GET_JOB_ATTRIBUTES, "job-uri", job_uri(id));
   ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
   ipp_t* resp = do_request(req, "/", "looking up job " + std::to_string(id));
   auto jobs = read_jobs(resp);
@@ -96,8 +102,7 @@ CupsJob get_job(int id) {
 }
 
 std::string queue_device_uri(const std::string& queue) {
-  ipp_t* req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nullptr, printer_uri(queue).c_str());
+  ipp_t* req = new_request(IPP_OP_GET_PRINTER_ATTRIBUTES, "printer-uri", printer_uri(queue));
   ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", nullptr, "device-uri");
   ipp_t* resp = do_request(req, "/", "looking up queue " + queue);
   ipp_attribute_t* a = ippFindAttribute(resp, "device-uri", IPP_TAG_URI);
@@ -107,7 +112,7 @@ std::string queue_device_uri(const std::string& queue) {
 }
 
 std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix) {
-  ipp_t* req = ippNewRequest(IPP_OP_CUPS_GET_PRINTERS);
+  ipp_t* req = new_request(IPP_OP_CUPS_GET_PRINTERS, nullptr, "");
   const char* const attrs[] = {"printer-name", "device-uri"};
   ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, nullptr, attrs);
   ipp_t* resp = do_request(req, "/", "listing queues (CUPS-Get-Printers)");
@@ -133,21 +138,18 @@ std::vector<std::string> list_queues_with_device_prefix(const std::string& prefi
 }
 
 void move_job(int id, const std::string& dest) {
-  ipp_t* req = ippNewRequest(IPP_OP_CUPS_MOVE_JOB);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ipp_t* req = new_request(IPP_OP_CUPS_MOVE_JOB, "job-uri", job_uri(id));
   ippAddString(req, IPP_TAG_JOB, IPP_TAG_URI, "job-printer-uri", nullptr, printer_uri(dest).c_str());
   ippDelete(do_request(req, "/jobs", "moving job " + std::to_string(id) + " to " + dest));
 }
 
 void release_job(int id) {
-  ipp_t* req = ippNewRequest(IPP_OP_RELEASE_JOB);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ipp_t* req = new_request(IPP_OP_RELEASE_JOB, "job-uri", job_uri(id));
   ippDelete(do_request(req, "/jobs", "releasing job " + std::to_string(id)));
 }
 
 void cancel_job(int id, bool purge) {
-  ipp_t* req = ippNewRequest(IPP_OP_CANCEL_JOB);
-  ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", nullptr, job_uri(id).c_str());
+  ipp_t* req = new_request(IPP_OP_CANCEL_JOB, "job-uri", job_uri(id));
   if (purge) ippAddBoolean(req, IPP_TAG_OPERATION, "purge-job", 1);
   ippDelete(do_request(req, "/jobs", "canceling job " + std::to_string(id)));
 }
