@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -229,6 +230,13 @@ int run_backend(const std::vector<std::string>& argv) {
   pid_t pid = fork();
   if (pid < 0) return hold("refuse", "fork failed", "job held: cannot start the backend", true);
   if (pid == 0) {
+    // cupsd (as root) signals the backend's whole process group on cancel. The
+    // child gets a group of its own so it sees exactly one SIGTERM, ours: a
+    // second one makes the ipp backend exit before it cancels the device job.
+    // If we die anyway, it is told to stop too.
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) _exit(kBackendFailed);
     dup2(errpipe[1], STDERR_FILENO);
     setenv("DEVICE_URI", dev.uri.c_str(), 1);
     signal(SIGTERM, SIG_DFL);
