@@ -62,24 +62,33 @@ std::string ppd_add_filter(const std::string& ppd) {
   if (ppd_has_filter(ppd)) return ppd;
   auto lines = split_lines(ppd);
   if (lines.empty() || !starts(lines[0], "*PPD-Adobe")) throw Error("not a PPD file (no *PPD-Adobe header)");
+  // Driverless queues: the null filter "application/vnd.cups-pdf ... -" sends PDF
+  // to the device; printguard-watermark takes its place as the last filter.
+  bool driverless = false;
+  for (auto& l : lines) {
+    auto w = starts(l, "*cupsFilter2:") ? filter_words(l) : std::vector<std::string>{};
+    driverless = driverless || (w.size() == 4 && w[0] == "application/vnd.cups-pdf" && w[3] == "-");
+  }
   std::vector<std::string> out;
   bool replaced = false;
   for (auto& l : lines) {
-    // Driverless queues: the null filter "application/vnd.cups-pdf ... -" sends
-    // PDF to the device; printguard-watermark takes its place as the last filter.
-    if (!replaced && starts(l, "*cupsFilter2:")) {
+    if (driverless && starts(l, "*cupsFilter2:")) {
       auto w = filter_words(l);
-      if (w.size() == 4 && w[0] == "application/vnd.cups-pdf" && w[3] == "-") {
+      if (!replaced && w.size() == 4 && w[0] == "application/vnd.cups-pdf" && w[3] == "-") {
         out.push_back(std::string(kReplaced) + l);
         out.push_back(std::string(kMark) + "the watermark filter is the last filter before the device");
         out.push_back("*cupsFilter2: \"application/vnd.cups-pdf " + w[1] + " " + w[2] + " " + kProgram + "\"");
         replaced = true;
         continue;
       }
+      // Every other way to the device (JPEG, URF or PWG passed through as is)
+      // would skip the stamp: all input goes through PDF instead.
+      out.push_back(std::string(kReplaced) + l);
+      continue;
     }
     out.push_back(l);
   }
-  if (!replaced) {
+  if (!driverless) {
     // PPD drivers: stamp the PDF that pdftopdf/imagetopdf produce, before the driver.
     out.push_back(std::string(kMark) + "the watermark filter runs on the job's PDF before the driver");
     out.push_back(std::string("*cupsPreFilter: \"application/vnd.cups-pdf 0 ") + kProgram + "\"");

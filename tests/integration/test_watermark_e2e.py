@@ -77,6 +77,22 @@ def ppd_driver_queues(env, site):
     assert 'printguard: stamped 2 page(s)' in log, log
 
 
+def jpeg_printer(env, site, cupsd, pdf):
+    """A printer that takes JPEG and URF directly: a JPEG job is stamped all the same."""
+    printer = h.IppEvePrinter(env, name='multi', formats='application/pdf,image/jpeg,image/urf')
+    cupsd.add_queue('multi', printer.uri, model='everywhere')
+    assert '"image/jpeg image/jpeg 0 -"' in cupsd.queue_ppd('multi').read_text(), 'the printer takes no JPEG'
+    site.cli('queue', 'enable', 'multi', cupsd=cupsd)
+    jpg = env.path / 'photo.jpg'
+    h.run_checked(['gs', '-q', '-sDEVICE=jpeg', '-r30', '-o', jpg, pdf])
+    jpg.chmod(0o644)
+    jid = cupsd.submit('multi', jpg, user=USER, args=['-o', 'document-format=image/jpeg'])
+    cupsd.wait_job(jid, 'completed', timeout=60)
+    got = printer.wait_files(1, timeout=30)[0]
+    assert got.suffix == '.pdf', 'the JPEG went to the printer as %s, not through the stamp' % got.name
+    check_stamped(site, cupsd, got, 'multi', jid, 1)
+
+
 def main():
     h.skip_unless_root('cupsd', 'ippeveprinter', 'pdftotext')
     with h.TestEnv() as env:
@@ -126,6 +142,7 @@ def main():
         msg = cupsd.printer_attrs('wm').get('printer-state-message', '')
         assert 'printguard' in msg, 'printer-state-message: %r' % msg
         (site.keys / 'current.off').rename(site.keys / 'current')
+        jpeg_printer(env, site, cupsd, pdf)
         ppd_driver_queues(env, site)
         print('stamped PDF, text and PNG end to end on driverless and PPD-driver queues; fail-closed without a key')
     return 0
