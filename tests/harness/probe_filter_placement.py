@@ -103,7 +103,7 @@ def main():
     """Run every variant and print the observations."""
     h.skip_unless_root('cupsd', 'ippeveprinter', 'lpadmin', 'pdftotext', 'pdftoppm')
     verbose = '-v' in sys.argv
-    with h.TestEnv(prefix='pg-probe-') as env:
+    with h.TestEnv('probe') as env:
         dummy = env.path / 'pgdummy'
         dummy.write_text(DUMMY)
         marker = h.make_pdf(env.path / 'marker.pdf', text='DUMMY OUTPUT')

@@ -115,7 +115,7 @@ def main():
         needed.append('cc')
     h.skip_unless_root(*needed)
     start = time.monotonic()
-    env = h.TestEnv(prefix='pg-smoke-')
+    env = h.TestEnv('smoke')
     marker = str(env.path)
     try:
         with env:
