@@ -228,6 +228,10 @@ void AuditStore::migrate() {
           " used INTEGER);"
           "CREATE INDEX releases_job ON releases(job_uuid, queue);");
     }
+    if (v < 3) {
+      // Version 3: release-station PINs (argon2id hashes).
+      exec("CREATE TABLE pins (user TEXT PRIMARY KEY, hash TEXT NOT NULL, set_at TEXT NOT NULL);");
+    }
     exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     exec("COMMIT");
   } catch (...) {
@@ -378,6 +382,27 @@ int AuditStore::spend_releases(const std::string& job_uuid) {
   u.bind(2, job_uuid);
   u.step();
   return sqlite3_changes(db_);
+}
+
+void AuditStore::set_pin(const std::string& user, const std::string& hash) {
+  Stmt s(db_, "INSERT OR REPLACE INTO pins (user, hash, set_at) VALUES (?, ?, ?)");
+  s.bind(1, user);
+  s.bind(2, hash);
+  s.bind(3, utc_iso8601(time(nullptr)));
+  s.step();
+}
+
+bool AuditStore::clear_pin(const std::string& user) {
+  Stmt s(db_, "DELETE FROM pins WHERE user = ?");
+  s.bind(1, user);
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::string AuditStore::pin_of(const std::string& user) {
+  Stmt s(db_, "SELECT hash FROM pins WHERE user = ?");
+  s.bind(1, user);
+  return s.step() ? s.text(0) : std::string();
 }
 
 int AuditStore::recent_failures(const std::string& who, long long since) {

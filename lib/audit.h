@@ -66,6 +66,10 @@ class AuditStore {
   bool take_release(const std::string& job_uuid, const std::string& queue, std::string& record, std::string& mac);
   // spend_releases() - mark every unused release of a job as used (refusals).
   int spend_releases(const std::string& job_uuid);
+  // set_pin() / clear_pin() / pin_of() - a user's PIN hash (argon2id string).
+  void set_pin(const std::string& user, const std::string& hash);
+  bool clear_pin(const std::string& user);
+  std::string pin_of(const std::string& user);
   // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
   // not counting those before the last auth-ok of the same `who`.
   int recent_failures(const std::string& who, long long since);
@@ -76,7 +80,7 @@ class AuditStore {
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
  private:
   void migrate();

@@ -201,11 +201,13 @@ AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
   return r;
 }
 
-bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, std::string& why) {
+bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, const std::string& user,
+                    std::string& why) {
   try {
     Conn c(l);
     service_bind(c, l);
-    auto dns = c.search_dns(group_dn, LDAP_SCOPE_BASE, "(" + l.group_attribute + "=" + escape_filter_value(dn) + ")");
+    const std::string& who = lower(l.group_attribute) == "memberuid" ? user : dn;
+    auto dns = c.search_dns(group_dn, LDAP_SCOPE_BASE, "(" + l.group_attribute + "=" + escape_filter_value(who) + ")");
     if (dns.size() == 1 && !dns[0].empty()) return true;
     why = "not a member of " + group_dn;
   } catch (const Error& e) {

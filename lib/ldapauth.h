@@ -28,7 +28,9 @@ AuthResult ldap_authenticate(const LdapSettings& l, const std::string& user, con
 // ok is false if no single user carries it.
 AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge);
 
-// ldap_is_member() - whether dn is a member of group_dn (group_attribute lists DNs).
-bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, std::string& why);
+// ldap_is_member() - whether the user is a member of group_dn: group_attribute
+// lists member DNs (member, uniqueMember) or, for memberUid, user names.
+bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, const std::string& user,
+                    std::string& why);
 
 }  // namespace pg

@@ -18,15 +18,12 @@
 #include "keys.h"
 #include "ldapauth.h"
 #include "log.h"
+#include "pin.h"
 #include "release.h"
 #include "util.h"
 
 namespace pg {
 
-namespace {
-
-// read_line() - one line from stdin without its newline; echo off when asked and
-// stdin is a terminal.
 std::string read_line(const std::string& prompt, bool secret) {
   bool tty = isatty(STDIN_FILENO);
   if (tty && !prompt.empty()) {
@@ -49,6 +46,8 @@ std::string read_line(const std::string& prompt, bool secret) {
   return line;
 }
 
+namespace {
+
 // Station - one session at a release station.
 class Station {
  public:
@@ -65,9 +64,15 @@ class Station {
     InnerDevice dev = parse_device_uri(queue_device_uri(o_.printer));
     if (dev.findme) throw Error("station printer " + o_.printer + " is a Find-Me queue; bind the station to a real printer queue");
 
-    if (o_.user.empty()) o_.user = trim(read_line("User name: ", false));
-    std::string secret = read_line(o_.secret_from_stdin ? "" : "Password: ", true);
-    bool ok = authenticate(o_.user, secret);
+    if (o_.user.empty() && o_.badge.empty()) {
+      // A badge reader types digits and Enter; a person types a name.
+      std::string typed = trim(read_line("User name or badge: ", false));
+      bool digits = !typed.empty() && typed.find_first_not_of("0123456789") == std::string::npos;
+      (digits ? o_.badge : o_.user) = typed;
+    }
+    bool badge = !o_.badge.empty();
+    std::string secret = read_line(o_.secret_from_stdin ? "" : badge ? "PIN: " : "Password: ", true);
+    bool ok = badge ? authenticate_badge(o_.badge, secret) : authenticate(o_.user, secret);
     sodium_memzero(secret.data(), secret.size());
     if (!ok) return 1;
 
@@ -104,12 +109,7 @@ class Station {
  private:
   // authenticate() - LDAP password check with lockout; audited either way.
   bool authenticate(const std::string& user, const std::string& password) {
-    long long now = time(nullptr);
-    if (audit_->recent_failures(user, now - cfg_.lockout_window) >= cfg_.lockout_failures) {
-      std::cout << "denied: too many failed attempts for " << printable(user) << "; try again later\n";
-      record("auth-fail", nullptr, "locked out", user);
-      return false;
-    }
+    if (locked_out(user)) return false;
     AuthResult r = ldap_authenticate(cfg_.ldap, user, password);
     if (!r.ok) {
       std::cout << "denied: " << (r.message == "wrong password" || r.message == "unknown user" ? "wrong user name or password" : r.message) << "\n";
@@ -119,6 +119,41 @@ class Station {
     dn_ = r.dn;
     record("auth-ok", nullptr, "ldap password", user);
     std::cout << "authenticated as " << printable(user) << " at " << printable(o_.printer) << "\n";
+    return true;
+  }
+
+  // locked_out() - whether `who` (a user, or "badge:N") has too many recent failures.
+  bool locked_out(const std::string& who) {
+    if (audit_->recent_failures(who, time(nullptr) - cfg_.lockout_window) < cfg_.lockout_failures) return false;
+    std::cout << "denied: too many failed attempts; try again later\n";
+    record("auth-fail", nullptr, "locked out", who);
+    return true;
+  }
+
+  // authenticate_badge() - badge number looked up in LDAP, then the user's PIN;
+  // failures count against both the badge and the user.
+  bool authenticate_badge(const std::string& badge, const std::string& pin) {
+    std::string badge_key = "badge:" + badge.substr(0, 64);
+    if (locked_out(badge_key)) return false;
+    AuthResult r = ldap_find_badge(cfg_.ldap, badge);
+    if (!r.ok) {
+      std::cout << "denied: " << (r.message == "unknown badge" ? "wrong badge or PIN" : r.message) << "\n";
+      record("auth-fail", nullptr, r.message, badge_key);
+      return false;
+    }
+    o_.user = r.user;
+    if (locked_out(r.user)) return false;
+    std::string hash = audit_->pin_of(r.user);
+    if (hash.empty() || !pin_verify(hash, pin)) {
+      std::cout << "denied: wrong badge or PIN\n";
+      std::string why = hash.empty() ? "no PIN set (printguard pin set " + r.user + ")" : "wrong PIN";
+      record("auth-fail", nullptr, why, badge_key);
+      record("auth-fail", nullptr, why + " with badge", r.user);
+      return false;
+    }
+    dn_ = r.dn;
+    record("auth-ok", nullptr, "badge + PIN", r.user);
+    std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
     return true;
   }
 
@@ -155,7 +190,7 @@ class Station {
     const QueueSettings& qs = cfg_.for_queue(dest);
     if (!qs.release_group.empty()) {
       std::string why;
-      if (!ldap_is_member(cfg_.ldap, qs.release_group, dn_, why)) {
+      if (!ldap_is_member(cfg_.ldap, qs.release_group, dn_, o_.user, why)) {
         std::cout << "job " << j.id << ": not released: " << why << "\n";
         record("release-denied", &j, why);
         return false;

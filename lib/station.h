@@ -13,12 +13,17 @@ namespace pg {
 struct StationOptions {
   std::string printer;         // the station's queue (-d, else StationPrinter)
   std::string user;            // --user
+  std::string badge;           // --badge: authenticate with badge number + PIN
   bool secret_from_stdin = false;
   bool list_only = false;
   bool all = false;
   std::vector<int> jobs;       // --job N (repeatable)
   int wait = 20;               // seconds to wait for each released job's outcome
 };
+
+// read_line() - one line from stdin without its newline; the prompt goes to
+// stderr and echo is off (secret) only when stdin is a terminal.
+std::string read_line(const std::string& prompt, bool secret);
 
 // run_release_station() - the whole release command; returns its exit status:
 // 0 all asked-for jobs released and sent, 1 authentication denied, 3 a job was

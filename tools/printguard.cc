@@ -1,5 +1,8 @@
 // printguard - administration CLI: keys, signature verification, audit log, queues.
 #include <cstring>
+#include <pwd.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -8,6 +11,7 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "pin.h"
 #include "queue.h"
 #include "station.h"
 #include "util.h"
@@ -27,8 +31,10 @@ const char* kUsage =
     "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
     "  queue disable QUEUE                 remove it\n"
     "  queue status QUEUE                  tell whether the filter is on the queue\n"
-    "  release [-d QUEUE] [--user U] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
+    "  release [-d QUEUE] [--user U | --badge N] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
     "                                      release station: authenticate, list, release\n"
+    "  pin set USER [--pin-stdin]          set a user's release-station PIN (argon2id)\n"
+    "  pin clear USER                      remove it\n"
     "See printguard(8).\n";
 
 // Args - the words after the command, with simple --name VALUE option parsing.
@@ -43,6 +49,14 @@ struct Args {
     return next();
   }
 };
+
+// admin_name() - who runs an admin command, for the audit store.
+std::string admin_name() {
+  const char* sudo = getenv("SUDO_USER");
+  if (sudo && *sudo) return sudo;
+  struct passwd* pw = getpwuid(getuid());
+  return pw ? pw->pw_name : std::to_string(getuid());
+}
 
 // cmd_keygen() - printguard keygen.
 int cmd_keygen(const pg::Config& cfg, Args& a) {
@@ -62,7 +76,7 @@ int cmd_keygen(const pg::Config& cfg, Args& a) {
     pg::AuditEvent ev;
     ev.event = "keygen";
     ev.key_id = made;
-    ev.user = getenv("SUDO_USER") ? getenv("SUDO_USER") : "root";
+    ev.user = admin_name();
     ev.detail = activate ? "activated" : "not activated";
     audit.append(ev, ks.load(made));
   } catch (const pg::Error& e) {
@@ -170,6 +184,42 @@ int cmd_queue(const pg::Config&, Args& a) {
   return 0;
 }
 
+// cmd_pin() - printguard pin set|clear USER.
+int cmd_pin(const pg::Config& cfg, Args& a) {
+  if (!a.more()) throw pg::Error("pin: usage: printguard pin set|clear USER");
+  std::string action = a.next();
+  if (!a.more()) throw pg::Error("pin " + action + ": which user?");
+  std::string user = a.next();
+  bool from_stdin = a.more() && a.next() == "--pin-stdin";
+  pg::AuditStore audit(cfg.audit_db, cfg.syslog);
+  pg::KeyStore keys(cfg.key_dir);
+  pg::AuditEvent ev;
+  ev.user = user;
+  ev.title_hidden = true;
+  if (action == "set") {
+    std::string pin, again;
+    bool tty = isatty(STDIN_FILENO) && !from_stdin;
+    pin = pg::read_line(tty ? "New PIN for " + pg::printable(user) + ": " : "", true);
+    if (tty) {
+      again = pg::read_line("Again: ", true);
+      if (again != pin) throw pg::Error("the PINs do not match; nothing changed");
+    }
+    pg::validate_pin(pin);
+    audit.set_pin(user, pg::pin_hash(pin));
+    sodium_memzero(pin.data(), pin.size());
+    ev.event = "pin-set";
+  } else if (action == "clear") {
+    if (!audit.clear_pin(user)) throw pg::Error("no PIN set for " + pg::printable(user));
+    ev.event = "pin-clear";
+  } else {
+    throw pg::Error("pin: unknown action " + pg::printable(action) + " (set or clear)");
+  }
+  ev.detail = "by " + admin_name();
+  audit.append(ev, keys.current());
+  std::cout << (action == "set" ? "PIN set for " : "PIN cleared for ") << pg::printable(user) << "\n";
+  return 0;
+}
+
 // cmd_release() - printguard release.
 int cmd_release(const pg::Config& cfg, Args& a) {
   pg::StationOptions o;
@@ -177,6 +227,7 @@ int cmd_release(const pg::Config& cfg, Args& a) {
     auto w = a.next();
     if (w == "-d") o.printer = a.value(w);
     else if (w == "--user") o.user = a.value(w);
+    else if (w == "--badge") o.badge = a.value(w);
     else if (w == "--password-stdin") o.secret_from_stdin = true;
     else if (w == "--list") o.list_only = true;
     else if (w == "--all") o.all = true;
@@ -223,6 +274,7 @@ int main(int argc, char** argv) {
     if (cmd == "log") return cmd_log(cfg, a);
     if (cmd == "queue") return cmd_queue(cfg, a);
     if (cmd == "release") return cmd_release(cfg, a);
+    if (cmd == "pin") return cmd_pin(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {

@@ -15,8 +15,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / 'harness
 import pgharness as h  # noqa: E402
 import pgsite  # noqa: E402
 
-OWNER, OTHER = 'daemon', 'games'  # real local accounts; the directory knows them too
-PASSWORDS = {OWNER: 'daemon-secret', OTHER: 'games-secret'}
+OWNER, OTHER, BADGED = 'daemon', 'games', 'mail'  # real local accounts; the directory knows them too
+PASSWORDS = {OWNER: 'daemon-secret', OTHER: 'games-secret', BADGED: 'mail-secret'}
+BADGES = {OWNER: '1006', OTHER: '1005', BADGED: '1004'}
 
 JAM = """#!/bin/sh
 # A printer that jams while printing: the state lines set printer-state-reasons.
@@ -41,7 +42,7 @@ class Rig:
         self.env = env
         self.slapd = h.Slapd(env)
         for uid, pw in PASSWORDS.items():
-            self.slapd.add_user(uid, pw, employeeNumber=str(1000 + len(uid)))
+            self.slapd.add_user(uid, pw, employeeNumber=BADGES[uid])
         self.slapd.start()
         secret = env.path / 'ldap.secret'
         secret.write_text(self.slapd.root_password + '\n')
@@ -252,6 +253,35 @@ def test_restart_keeps_held_jobs(r):
     expect(code == 0 and 'printed' in out, 'release after restart: %d %s' % (code, out))
 
 
+def badge_release(r, badge, pin, *args):
+    """printguard release --badge at sec1; return (exit status, output)."""
+    res = r.site.cli('release', '-d', 'sec1', '--badge', badge, '--password-stdin', '--wait', '25', *args,
+                     input=pin + '\n', cupsd=r.cupsd, check=False)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_badge_and_pin(r):
+    """Badge + PIN releases; a wrong PIN, an unknown or injected badge do not; the badge locks out."""
+    r.site.cli('pin', 'set', BADGED, '--pin-stdin', input='4711\n')
+    expect(r.site.cli('pin', 'set', BADGED, '--pin-stdin', input='12\n', check=False).returncode != 0,
+           'a 2-digit PIN was accepted')
+    j = r.submit('sec1', user=BADGED)
+    for badge, pin in ((BADGES[BADGED], '0000'), ('999999', '4711'), ('*', '4711'), (BADGES[OWNER], '4711')):
+        code, out = badge_release(r, badge, pin, '--all')
+        expect(code == 1 and 'denied' in out, 'badge %s pin %s: %d %s' % (badge, pin, code, out))
+    expect(r.cupsd.job_state(j) == 'pending-held', 'a bad badge login released a job')
+    code, out = badge_release(r, BADGES[BADGED], '4711', '--job', str(j))
+    expect(code == 0 and 'printed' in out and 'authenticated as %s' % BADGED in out, 'badge release: %d %s' % (code, out))
+    # Five wrong PINs lock the badge (and its user) out, the right PIN included.
+    k = r.submit('sec1', user=BADGED)
+    for _ in range(5):
+        badge_release(r, BADGES[BADGED], '0000', '--all')
+    code, out = badge_release(r, BADGES[BADGED], '4711', '--all')
+    expect(code == 1 and 'too many failed attempts' in out, 'no badge lockout: %d %s' % (code, out))
+    expect(r.cupsd.job_state(k) == 'pending-held', 'a locked-out badge released a job')
+    expect(len(r.site.events('pin-set')) == 1, 'PIN change not audited')
+
+
 def test_lockout(r):
     """Five failures lock the user out; the right password is then refused too."""
     j = r.submit('sec1', user=OTHER)
@@ -274,6 +304,7 @@ def main():
         test_cancel_while_sending(r)
         test_findme(r)
         test_restart_keeps_held_jobs(r)
+        test_badge_and_pin(r)
         test_lockout(r)
         chain = r.site.cli('log', 'verify').stdout
         expect('every record verifies' in chain, chain)

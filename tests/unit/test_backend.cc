@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "ippstate.h"
 #include "ldapauth.h"
+#include "pin.h"
 #include "release.h"
 #include "testutil.h"
 
@@ -143,9 +144,9 @@ TEST(Audit, MigratesVersionOneStores) {
   {
     pg::AuditStore a(d / "a.db", false);
   }
-  pgtest::run("sqlite3 '" + (d / "a.db") + "' 'DROP TABLE releases; PRAGMA user_version=1;'");
+  pgtest::run("sqlite3 '" + (d / "a.db") + "' 'DROP TABLE releases; DROP TABLE pins; PRAGMA user_version=1;'");
   pg::AuditStore a(d / "a.db", false);
-  EXPECT_EQ(a.schema_version(), 2);
+  EXPECT_EQ(a.schema_version(), pg::AuditStore::kSchemaVersion);
   std::string rec, mac;
   EXPECT_FALSE(a.take_release("x", "q", rec, mac));
 }
@@ -188,4 +189,33 @@ TEST(Ldap, DeniesWithoutContactingAnyServerOnBadInput) {
   auto r = pg::ldap_authenticate(l, "alice", "pw");  // unreachable: denied
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(r.message.empty());
+}
+
+TEST(Pin, Argon2idHashesThatVerifyOnlyTheRightPin) {
+  pg::crypto_init();
+  EXPECT_THROW(pg::validate_pin("123"), pg::Error);
+  EXPECT_THROW(pg::validate_pin("12a4"), pg::Error);
+  EXPECT_THROW(pg::validate_pin(std::string(33, '1')), pg::Error);
+  EXPECT_NO_THROW(pg::validate_pin("4711"));
+  std::string h = pg::pin_hash("4711");
+  EXPECT_EQ(h.rfind("$argon2id$", 0), 0u) << h;
+  EXPECT_NE(h, pg::pin_hash("4711"));  // salted
+  EXPECT_TRUE(pg::pin_verify(h, "4711"));
+  EXPECT_FALSE(pg::pin_verify(h, "4712"));
+  EXPECT_FALSE(pg::pin_verify(h, ""));
+  EXPECT_FALSE(pg::pin_verify("", "4711"));
+  EXPECT_FALSE(pg::pin_verify("garbage", "4711"));
+}
+
+TEST(Pin, StoredPerUser) {
+  TempDir d;
+  pg::AuditStore a(d / "a.db", false);
+  EXPECT_EQ(a.pin_of("alice"), "");
+  a.set_pin("alice", "h1");
+  a.set_pin("alice", "h2");
+  EXPECT_EQ(a.pin_of("alice"), "h2");
+  EXPECT_EQ(a.pin_of("bob"), "");
+  EXPECT_TRUE(a.clear_pin("alice"));
+  EXPECT_FALSE(a.clear_pin("alice"));
+  EXPECT_EQ(a.pin_of("alice"), "");
 }
