@@ -80,35 +80,27 @@ AuditEvent read_event(Stmt& s) {
   return e;
 }
 
-// put() - length-prefixed field for the chain input.
-void put(std::string& out, const std::string& v) {
-  uint32_t n = static_cast<uint32_t>(v.size());
-  char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
-  out.append(len, 4);
-  out += v;
-}
-
 // chain_input() - the bytes one chain link covers.
 std::string chain_input(const std::string& prev, const AuditEvent& ev, const std::string& user_h, const std::string& host_h,
                         const std::string& record_h) {
   std::string in;
-  put(in, prev);
-  put(in, std::to_string(ev.id));
-  put(in, ev.time_utc);
-  put(in, ev.event);
-  put(in, user_h);
-  put(in, ev.queue);
-  put(in, host_h);
-  put(in, std::to_string(ev.job_id));
-  put(in, ev.job_uuid);
-  put(in, ev.title_hidden ? "hidden" : "plain");
-  put(in, ev.title_h);
-  put(in, std::to_string(ev.pages));
-  put(in, ev.code);
-  put(in, ev.key_id);
-  put(in, ev.mac);
-  put(in, record_h);
-  put(in, ev.detail);
+  put_field(in, prev);
+  put_field(in, std::to_string(ev.id));
+  put_field(in, ev.time_utc);
+  put_field(in, ev.event);
+  put_field(in, user_h);
+  put_field(in, ev.queue);
+  put_field(in, host_h);
+  put_field(in, std::to_string(ev.job_id));
+  put_field(in, ev.job_uuid);
+  put_field(in, ev.title_hidden ? "hidden" : "plain");
+  put_field(in, ev.title_h);
+  put_field(in, std::to_string(ev.pages));
+  put_field(in, ev.code);
+  put_field(in, ev.key_id);
+  put_field(in, ev.mac);
+  put_field(in, record_h);
+  put_field(in, ev.detail);
   return in;
 }
 

@@ -7,30 +7,6 @@ namespace pg {
 
 static const char kRecordLabel[] = "printguard-signed-record";
 
-// put_field() - append a 4-byte big-endian length and the bytes.
-static void put_field(std::string& out, const std::string& v) {
-  uint32_t n = static_cast<uint32_t>(v.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out += v;
-}
-
-// get_field() - read one length-prefixed field at pos; false if it runs past the end.
-static bool get_field(const std::string& in, size_t& pos, std::string& v) {
-  if (in.size() - pos < 4 || pos > in.size()) return false;
-  uint32_t n = (static_cast<uint32_t>(static_cast<unsigned char>(in[pos])) << 24) |
-               (static_cast<uint32_t>(static_cast<unsigned char>(in[pos + 1])) << 16) |
-               (static_cast<uint32_t>(static_cast<unsigned char>(in[pos + 2])) << 8) |
-               static_cast<uint32_t>(static_cast<unsigned char>(in[pos + 3]));
-  pos += 4;
-  if (n > in.size() - pos) return false;
-  v = in.substr(pos, n);
-  pos += n;
-  return true;
-}
-
 std::string encode_record(const SignedRecord& r) {
   std::string out;
   put_field(out, kRecordLabel);

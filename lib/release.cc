@@ -10,41 +10,19 @@ namespace pg {
 
 static const char kLabel[] = "printguard-release";
 
-// put() - one length-prefixed field.
-static void put(std::string& out, const std::string& v) {
-  uint32_t n = static_cast<uint32_t>(v.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out += v;
-}
-
-// get() - read one length-prefixed field; false past the end.
-static bool get(const std::string& in, size_t& pos, std::string& v) {
-  if (pos > in.size() || in.size() - pos < 4) return false;
-  uint32_t n = 0;
-  for (int i = 0; i < 4; i++) n = (n << 8) | static_cast<unsigned char>(in[pos + static_cast<size_t>(i)]);
-  pos += 4;
-  if (n > in.size() - pos) return false;
-  v = in.substr(pos, n);
-  pos += n;
-  return true;
-}
-
 std::string encode_release(const Release& r) {
   std::string out;
-  put(out, kLabel);
-  put(out, std::to_string(r.version));
-  put(out, r.key_id);
-  put(out, r.job_uuid);
-  put(out, std::to_string(r.job_id));
-  put(out, r.owner);
-  put(out, lower(r.queue));
-  put(out, std::to_string(r.created));
-  put(out, std::to_string(r.expires));
-  put(out, r.nonce);
-  put(out, r.station);
+  put_field(out, kLabel);
+  put_field(out, std::to_string(r.version));
+  put_field(out, r.key_id);
+  put_field(out, r.job_uuid);
+  put_field(out, std::to_string(r.job_id));
+  put_field(out, r.owner);
+  put_field(out, lower(r.queue));
+  put_field(out, std::to_string(r.created));
+  put_field(out, std::to_string(r.expires));
+  put_field(out, r.nonce);
+  put_field(out, r.station);
   return out;
 }
 
@@ -52,7 +30,7 @@ bool decode_release(const std::string& bytes, Release& r) {
   std::string f[11];
   size_t pos = 0;
   for (auto& x : f)
-    if (!get(bytes, pos, x)) return false;
+    if (!get_field(bytes, pos, x)) return false;
   if (pos != bytes.size() || f[0] != kLabel || f[1] != "1") return false;
   try {
     r.version = 1;

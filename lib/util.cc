@@ -196,6 +196,26 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   return data;
 }
 
+void put_field(std::string& out, const std::string& v) {
+  uint32_t n = static_cast<uint32_t>(v.size());
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out += v;
+}
+
+bool get_field(const std::string& in, size_t& pos, std::string& v) {
+  if (pos > in.size() || in.size() - pos < 4) return false;
+  uint32_t n = 0;
+  for (size_t i = 0; i < 4; i++) n = (n << 8) | static_cast<unsigned char>(in[pos + i]);
+  pos += 4;
+  if (n > in.size() - pos) return false;
+  v = in.substr(pos, n);
+  pos += n;
+  return true;
+}
+
 bool write_all(int fd, const void* p, size_t n) {
   auto c = static_cast<const char*>(p);
   while (n > 0) {

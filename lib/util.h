@@ -56,6 +56,14 @@ long long parse_date(std::string_view s, bool end_of_day = false);
 // read_file() - whole file, with a size limit; throws Error.
 std::string read_file(const std::string& path, size_t max_bytes = 64u << 20);
 
+// put_field() - append a 4-byte big-endian length and the bytes (the canonical
+// encoding of signed records, releases and audit chain links).
+void put_field(std::string& out, const std::string& v);
+
+// get_field() - read one put_field() field at pos, advancing it; false if it
+// runs past the end of in.
+bool get_field(const std::string& in, size_t& pos, std::string& v);
+
 // write_all() - write every byte to fd, retrying on EINTR; false on error.
 bool write_all(int fd, const void* p, size_t n);
 
