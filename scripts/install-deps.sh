@@ -8,7 +8,7 @@ build-essential autoconf automake pkg-config
 libcups2-dev libcupsfilters-dev libqpdf-dev libpoppler-cpp-dev libldap-dev
 libsodium-dev libpam0g-dev libsqlite3-dev
 cmake libgtest-dev python3 sqlite3
-cups-daemon cups-client cups-bsd cups-ipp-utils cups-filters
+cups cups-daemon cups-client cups-bsd cups-ipp-utils cups-filters
 poppler-utils qpdf ghostscript fonts-urw-base35
 slapd ldap-utils openssl
 "

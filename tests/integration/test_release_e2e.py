@@ -42,14 +42,15 @@ class Rig:
         self.env = env
         self.slapd = h.Slapd(env)
         for uid, pw in PASSWORDS.items():
-            self.slapd.add_user(uid, pw, employeeNumber=BADGES[uid])
+            self.slapd.add_user(uid, pw, employeeNumber=BADGES[uid], groups=['letterhead'] if uid == OTHER else [])
         self.slapd.start()
         secret = env.path / 'ldap.secret'
         secret.write_text(self.slapd.root_password + '\n')
         secret.chmod(0o600)
         self.ldap_conf = ['LDAPURI %s' % self.slapd.ldaps_uri, 'LDAPCAFile %s' % self.slapd.ca_file,
                           'LDAPBindDN %s' % self.slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                          'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 5']
+                          'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 5', 'LDAPGroupAttribute memberUid',
+                          '<Queue letterhead>', 'ReleaseGroup cn=letterhead,%s' % self.slapd.groups_dn, '</Queue>']
         self.site = pgsite.Site(env, self.ldap_conf)
         self.cupsd = pgsite.cupsd_for(env, self.site, policy='stock')
         jam = env.path / 'jam.sh'
@@ -62,7 +63,7 @@ class Rig:
         self.p2 = h.IppEvePrinter(env, 'p2')
         self.p3 = h.IppEvePrinter(env, 'p3', command=str(jam))
         self.p4 = h.IppEvePrinter(env, 'p4', command=str(slow))
-        for q, p in (('sec1', self.p1), ('sec2', self.p2), ('jam', self.p3), ('slow', self.p4)):
+        for q, p in (('sec1', self.p1), ('sec2', self.p2), ('jam', self.p3), ('slow', self.p4), ('letterhead', self.p2)):
             self.secure_queue(q, p)
         self.cupsd.run(['lpadmin', '-p', 'findme', '-v', 'printguard:findme', '-P',
                         self.cupsd.queue_ppd('sec1'), '-E'])
@@ -178,7 +179,9 @@ def test_printer_errors(r, k):
         h.wait_for(lambda: any(x.startswith(reason) for x in r.p1.state_reasons()), 10, 0.1, reason)
         code, out = r.release('sec1', OWNER, None, '--job', str(k))
         expect(code == 3 and 'still held' in out and reason in out, '%s: %d %s' % (reason, code, out))
-        expect(r.cupsd.job_state(k) == 'pending-held', 'job not held after refusal')
+        attrs = r.cupsd.job_attrs(k)
+        expect(attrs['job-state'] == 'pending-held', 'job not held after refusal')
+        expect(reason in str(attrs.get('job-printer-state-message')), 'the job does not say why: %r' % attrs)
         r.p1.clear_errors()
         r.settle(3)
         expect(r.cupsd.job_state(k) == 'pending-held', 'job printed by itself after the error cleared')
@@ -282,6 +285,26 @@ def test_badge_and_pin(r):
     expect(len(r.site.events('pin-set')) == 1, 'PIN change not audited')
 
 
+def test_release_group(r):
+    """On a queue with ReleaseGroup only the group's members can release."""
+    n = len(r.p2.received_files())
+    j = r.submit('letterhead', user=OWNER)
+    code, out = r.release('letterhead', OWNER, None, '--job', str(j))
+    expect(code == 3 and 'not a member' in out, 'non-member released: %d %s' % (code, out))
+    expect(r.cupsd.job_state(j) == 'pending-held', 'non-member job left the held state')
+    k = r.submit('letterhead', user=OTHER)
+    code, out = r.release('letterhead', OTHER, None, '--job', str(k))
+    expect(code == 0 and 'printed' in out, 'member release: %d %s' % (code, out))
+    r.p2.wait_files(n + 1, timeout=30)
+    expect(len(r.p2.received_files()) == n + 1, 'the non-member job printed')
+
+
+def test_discovery(r):
+    """lpinfo -v lists the printguard backend."""
+    out = r.cupsd.run(['lpinfo', '-v'], check=False).stdout
+    expect('printguard' in out, 'lpinfo -v does not show printguard: %r' % out)
+
+
 def test_lockout(r):
     """Five failures lock the user out; the right password is then refused too."""
     j = r.submit('sec1', user=OTHER)
@@ -304,6 +327,8 @@ def main():
         test_cancel_while_sending(r)
         test_findme(r)
         test_restart_keeps_held_jobs(r)
+        test_release_group(r)
+        test_discovery(r)
         test_badge_and_pin(r)
         test_lockout(r)
         chain = r.site.cli('log', 'verify').stdout
