@@ -2,6 +2,7 @@
 #include "backend.h"
 
 #include <cerrno>
+#include <cups/cups.h>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -87,6 +88,27 @@ InnerDevice parse_device_uri(const std::string& device_uri) {
   if (d.scheme == "file" || d.scheme == "printguard" || d.scheme == "cups-pdf")
     throw Error("printguard cannot wrap " + d.scheme + ": URIs (only real printer devices, no files and no nesting)");
   return d;
+}
+
+std::vector<std::string> neutral_job_args(const std::vector<std::string>& argv) {
+  std::vector<std::string> a = argv;
+  if (a.size() < 6) return a;
+  a[3] = "Job " + a[1];
+  cups_option_t* opts = nullptr;
+  int n = cupsParseOptions(a[5].c_str(), 0, &opts);
+  std::string out;
+  for (int i = 0; i < n; i++) {
+    std::string name = opts[i].name;
+    if (name == "document-name-supplied" || name == "job-name" || name == "document-name") continue;
+    out += (out.empty() ? "" : " ") + name + "=";
+    for (char c : std::string(opts[i].value ? opts[i].value : "")) {
+      if (c == ' ' || c == '\\' || c == '\'' || c == '"' || c == '\t') out.push_back('\\');
+      out.push_back(c);
+    }
+  }
+  cupsFreeOptions(n, opts);
+  a[5] = out;
+  return a;
 }
 
 std::string backend_discovery_line() {
@@ -251,7 +273,7 @@ int run_backend(const std::vector<std::string>& argv) {
       }
     }
     std::vector<char*> args;
-    std::vector<std::string> a = argv;
+    std::vector<std::string> a = qs.hide_titles ? neutral_job_args(argv) : argv;
     a[0] = dev.uri;
     for (auto& s : a) args.push_back(s.data());
     args.push_back(nullptr);

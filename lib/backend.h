@@ -34,6 +34,10 @@ InnerDevice parse_device_uri(const std::string& device_uri);
 // backend_discovery_line() - what the backend prints with no arguments (lpinfo -v).
 std::string backend_discovery_line();
 
+// neutral_job_args() - argv for the real backend with the title replaced by
+// "Job N" and document-name-supplied dropped (HideTitles).
+std::vector<std::string> neutral_job_args(const std::vector<std::string>& argv);
+
 // run_backend() - the whole backend for one job; returns the CUPS exit status.
 int run_backend(const std::vector<std::string>& argv);
 

@@ -222,6 +222,15 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
       po.replaceKey("/Resources", resources);
     }
 
+    if (s.hide_titles) {
+      // The document's own title must not reach the printer's panel or disk:
+      // drop Info /Title (and /Subject, /Keywords) and the XMP metadata (dc:title).
+      auto info = pdf.getTrailer().getKey("/Info");
+      if (info.isDictionary())
+        for (const char* k : {"/Title", "/Subject", "/Keywords"}) info.removeKey(k);
+      pdf.getRoot().removeKey("/Metadata");
+    }
+
     QPDFWriter w(pdf, out.c_str());
     w.setPreserveEncryption(false);
     w.write();

@@ -21,14 +21,14 @@ def program(rel):
 class Site:
     """A site key, printguard.conf and audit store, readable/writable by lp as in production."""
 
-    def __init__(self, env, conf_lines=()):
+    def __init__(self, env, conf_lines=(), name='site'):
         """Create keys (0750 root:lp dir, 0640 key), state dir (0770 root:lp), config."""
         self.env = env
-        self.dir = env.mkdir('site')
+        self.dir = env.mkdir(name)
         lp = grp.getgrnam('lp').gr_gid
-        self.keys = env.mkdir('site', 'keys', mode=0o750)
+        self.keys = env.mkdir(name, 'keys', mode=0o750)
         os.chown(self.keys, 0, lp)
-        self.state = env.mkdir('site', 'state', mode=0o770)
+        self.state = env.mkdir(name, 'state', mode=0o770)
         os.chown(self.state, 0, lp)
         self.audit_db = self.state / 'audit.db'
         self.conf = self.dir / 'printguard.conf'

@@ -1,5 +1,6 @@
 // test_backend.cc - unit tests for the backend's URI validation, the state gate's
 // reason matching, release records and LDAP filter escaping.
+#include <cups/cups.h>
 #include <gtest/gtest.h>
 
 #include "audit.h"
@@ -218,4 +219,23 @@ TEST(Pin, StoredPerUser) {
   EXPECT_TRUE(a.clear_pin("alice"));
   EXPECT_FALSE(a.clear_pin("alice"));
   EXPECT_EQ(a.pin_of("alice"), "");
+}
+
+TEST(HiddenTitles, TheRealBackendGetsANeutralJobName) {
+  std::vector<std::string> argv = {"printguard", "42", "alice", "Secret merger plan.pdf", "1",
+                                   "job-uuid=urn:uuid:1 document-name-supplied=Secret\\ merger\\ plan.pdf "
+                                   "job-originating-host-name=ws1 media=a4 note='a b\\\\c'"};
+  auto a = pg::neutral_job_args(argv);
+  EXPECT_EQ(a[3], "Job 42");
+  EXPECT_EQ(a[5].find("Secret"), std::string::npos) << a[5];
+  EXPECT_EQ(a[5].find("document-name"), std::string::npos);
+  cups_option_t* o = nullptr;
+  int n = cupsParseOptions(a[5].c_str(), 0, &o);
+  EXPECT_STREQ(cupsGetOption("job-uuid", n, o), "urn:uuid:1");
+  EXPECT_STREQ(cupsGetOption("media", n, o), "a4");
+  EXPECT_STREQ(cupsGetOption("note", n, o), "a b\\c");
+  EXPECT_EQ(cupsGetOption("document-name-supplied", n, o), nullptr);
+  cupsFreeOptions(n, o);
+  EXPECT_EQ(a[1], "42");
+  EXPECT_EQ(a[2], "alice");
 }

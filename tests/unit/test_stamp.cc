@@ -278,3 +278,21 @@ TEST(Stamp, ContentForRotationsMapsDisplayToUserSpace) {
   // Text goes through pdf_literal: it cannot close the string and inject operators.
   EXPECT_NE(pg::stamp_content(b, 0, s, {") Tj (x"}).find("(\\) Tj \\(x) Tj"), std::string::npos);
 }
+
+TEST(Stamp, HiddenTitlesRemoveTitleMetadata) {
+  TempDir d;
+  std::string in = pgtest::pdfgen_dir() + "/latin1-title.pdf";
+  ASSERT_NE(pgtest::run("pdfinfo '" + in + "'").find("R\xc3\xa9sum\xc3\xa9"), std::string::npos);
+  ASSERT_NE(pgtest::run("pdfinfo -meta '" + in + "'").find("dc:title"), std::string::npos);
+  pg::QueueSettings s;
+  s.hide_titles = true;
+  auto out = stamp(d, "latin1-title.pdf", s);
+  EXPECT_EQ(pgtest::run("pdfinfo '" + out + "'").find("Title:"), std::string::npos) << pgtest::run("pdfinfo '" + out + "'");
+  EXPECT_EQ(pgtest::run("pdfinfo -meta '" + out + "'").find("dc:title"), std::string::npos);
+  EXPECT_EQ(pgtest::slurp(out).find("sum"), std::string::npos);
+  check_all_pages(out, 1);
+  // Not hidden: the metadata stays.
+  TempDir d2;
+  auto kept = stamp(d2, "latin1-title.pdf");
+  EXPECT_NE(pgtest::run("pdfinfo '" + kept + "'").find("R\xc3\xa9sum\xc3\xa9"), std::string::npos);
+}
