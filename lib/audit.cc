@@ -54,7 +54,7 @@ class Stmt {
 
 const char* kColumns =
     "id,time,event,user,queue,host,job_id,job_uuid,title,title_hidden,title_h,pages,code,key_id,mac,record,detail,"
-    "chain_key_id";
+    "chain_key_id,redacted";
 
 // read_event() - an AuditEvent from a row selected with kColumns.
 AuditEvent read_event(Stmt& s) {
@@ -77,6 +77,7 @@ AuditEvent read_event(Stmt& s) {
   e.record = s.text(15);
   e.detail = s.text(16);
   e.chain_key_id = s.text(17);
+  e.redacted = s.num(18) != 0;
   return e;
 }
 
@@ -203,7 +204,7 @@ void AuditStore::migrate() {
           " user TEXT, user_h TEXT, queue TEXT, host TEXT, host_h TEXT,"
           " job_id INTEGER, job_uuid TEXT, title TEXT, title_hidden INTEGER NOT NULL DEFAULT 0, title_h TEXT,"
           " pages INTEGER, code TEXT, key_id TEXT, mac BLOB, record BLOB, record_h TEXT, detail TEXT,"
-          " chain_key_id TEXT NOT NULL, chain TEXT NOT NULL);"
+          " chain_key_id TEXT NOT NULL, chain TEXT NOT NULL, redacted INTEGER NOT NULL DEFAULT 0);"
           "CREATE INDEX events_code ON events(code);"
           "CREATE INDEX events_user ON events(user);"
           "CREATE INDEX events_time ON events(time);"
@@ -219,6 +220,11 @@ void AuditStore::migrate() {
           " key_id TEXT NOT NULL, record BLOB NOT NULL, mac BLOB NOT NULL,"
           " used INTEGER);"
           "CREATE INDEX releases_job ON releases(job_uuid, queue);");
+    }
+    if (v >= 1 && v < 4) {
+      // Version 4: records whose details retention removed (new stores get the
+      // column with the table).
+      exec("ALTER TABLE events ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;");
     }
     if (v < 3) {
       // Version 3: release-station PINs (argon2id hashes).
@@ -293,12 +299,13 @@ long long AuditStore::append(AuditEvent ev, const Key& key) {
 
 long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
   Stmt s(db_, std::string("SELECT ") + kColumns + ",user_h,host_h,record_h,chain FROM events ORDER BY id");
+  // Redacted records keep their hashes: only the blanked fields go unchecked.
   std::string prev(64, '0');
   long long last_id = 0;
   std::map<std::string, Key> cache;
   while (s.step()) {
     AuditEvent ev = read_event(s);
-    std::string user_h = s.text(18), host_h = s.text(19), record_h = s.text(20), chain = s.text(21);
+    std::string user_h = s.text(19), host_h = s.text(20), record_h = s.text(21), chain = s.text(22);
     if (ev.id != last_id + 1) {
       why = "record(s) missing before #" + std::to_string(ev.id);
       return ev.id;
@@ -308,9 +315,10 @@ long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
     if (it == cache.end()) it = cache.emplace(ev.chain_key_id, keys.load(ev.chain_key_id)).first;
     const Key& key = it->second;
     auto rh = sha256(ev.record);
-    bool fields_ok = field_hash(key, "user", ev.user) == user_h && field_hash(key, "host", ev.host) == host_h &&
-                     hex(rh.data(), rh.size()) == record_h &&
-                     (ev.title_hidden || field_hash(key, "title", ev.title) == ev.title_h);
+    bool blank = ev.redacted && ev.host.empty() && ev.record.empty() && ev.title.empty();
+    bool fields_ok = field_hash(key, "user", ev.user) == user_h &&
+                     (blank || (field_hash(key, "host", ev.host) == host_h && hex(rh.data(), rh.size()) == record_h &&
+                                (ev.title_hidden || field_hash(key, "title", ev.title) == ev.title_h)));
     auto want = hmac(key, "printguard-chain", chain_input(prev, ev, user_h, host_h, record_h));
     if (!fields_ok || hex(want.data(), want.size()) != chain) {
       why = fields_ok ? "chain link does not verify (record altered, inserted or removed)" : "record fields altered";
@@ -395,6 +403,34 @@ std::string AuditStore::pin_of(const std::string& user) {
   Stmt s(db_, "SELECT hash FROM pins WHERE user = ?");
   s.bind(1, user);
   return s.step() ? s.text(0) : std::string();
+}
+
+bool AuditStore::has_live_release(const std::string& job_uuid, long long now) {
+  Stmt s(db_, "SELECT 1 FROM releases WHERE job_uuid = ? AND used IS NULL AND expires > ? LIMIT 1");
+  s.bind(1, job_uuid);
+  s.bind(2, now);
+  return s.step();
+}
+
+int AuditStore::delete_expired_releases(long long now) {
+  Stmt s(db_, "DELETE FROM releases WHERE expires <= ?");
+  s.bind(1, now);
+  s.step();
+  return sqlite3_changes(db_);
+}
+
+int AuditStore::redact_details(long long before, bool dry_run) {
+  const char* where = " WHERE redacted = 0 AND time < ?1 AND (COALESCE(title,'') != '' OR COALESCE(host,'') != '' "
+                      "OR length(COALESCE(record,'')) > 0)";
+  if (dry_run) {
+    Stmt c(db_, std::string("SELECT COUNT(*) FROM events") + where);
+    c.bind(1, utc_iso8601(before));
+    return c.step() ? static_cast<int>(c.num(0)) : 0;
+  }
+  Stmt u(db_, std::string("UPDATE events SET title = '', host = '', record = x'', redacted = 1") + where);
+  u.bind(1, utc_iso8601(before));
+  u.step();
+  return sqlite3_changes(db_);
 }
 
 int AuditStore::recent_failures(const std::string& who, long long since) {

@@ -27,6 +27,7 @@ struct AuditEvent {
   std::string detail;
   std::string title_h;  // keyed title hash (hex); computed by append() unless hidden
   std::string chain_key_id;
+  bool redacted = false;  // title, host and record removed by retention
 };
 
 // AuditQuery - filters for AuditStore::query(); empty fields match everything.
@@ -70,6 +71,13 @@ class AuditStore {
   void set_pin(const std::string& user, const std::string& hash);
   bool clear_pin(const std::string& user);
   std::string pin_of(const std::string& user);
+  // has_live_release() - whether an unused, unexpired release exists for a job.
+  bool has_live_release(const std::string& job_uuid, long long now);
+  // delete_expired_releases() - remove release records that expired before now.
+  int delete_expired_releases(long long now);
+  // redact_details() - blank title, host and signed record of records older than
+  // `before` (UTC seconds), keeping counts; marks them redacted. Returns how many.
+  int redact_details(long long before, bool dry_run);
   // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
   // not counting those before the last auth-ok of the same `who`.
   int recent_failures(const std::string& who, long long since);
@@ -80,7 +88,7 @@ class AuditStore {
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
  private:
   void migrate();

@@ -89,6 +89,16 @@ static void check_time_zone(const std::string& tz) {
     throw Error("TimeZone: unknown zone \"" + printable(tz) + "\" (see /usr/share/zoneinfo)");
 }
 
+long long parse_duration(const std::string& v, const std::string& what) {
+  std::string t = lower(trim(v));
+  long long unit = 1;
+  if (!t.empty() && (t.back() == 's' || t.back() == 'm' || t.back() == 'h' || t.back() == 'd')) {
+    unit = t.back() == 'm' ? 60 : t.back() == 'h' ? 3600 : t.back() == 'd' ? 86400 : 1;
+    t.pop_back();
+  }
+  return parse_int(t, 1, 3650LL * 86400 / unit, what + " (a number with an optional s, m, h or d)") * unit;
+}
+
 bool apply_queue_option(QueueSettings& s, const std::string& name, const std::string& value) {
   auto n = lower(name);
   if (n == "watermark") s.mode = parse_mode(value);
@@ -139,6 +149,8 @@ bool apply_queue_option(QueueSettings& s, const std::string& name, const std::st
     auto v = lower(trim(value));
     if (v != "allow" && v != "refuse") throw Error("UnqueriedPrinters: expected Allow or Refuse");
     s.send_unqueried = v == "allow";
+  } else if (n == "heldjobretention") {
+    s.held_retention = parse_duration(value, "HeldJobRetention");
   } else if (n == "releasegroup") {
     if (value.size() > 1024) throw Error("ReleaseGroup: longer than 1024 characters");
     s.release_group = trim(value);
@@ -276,6 +288,11 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.syslog = parse_bool(value, "Syslog");
       } else if (k == "releasetimeout") {
         cfg.release_timeout = static_cast<int>(parse_int(value, 5, 86400, "ReleaseTimeout"));
+      } else if (k == "detailretention") {
+        cfg.detail_retention = parse_duration(value, "DetailRetention");
+      } else if (k == "spooldir") {
+        if (value.empty() || value[0] != '/') fail("SpoolDir: must be an absolute path");
+        cfg.spool_dir = value;
       } else if (k == "stationprinter") {
         cfg.station_printer = trim(value);
       } else if (k == "lockoutfailures") {

@@ -37,6 +37,7 @@ struct QueueSettings {
   std::vector<std::string> blocking_reasons = default_blocking_reasons();
   bool send_unqueried = false;  // UnqueriedPrinters Allow: send where state can't be asked
   std::string release_group;    // ReleaseGroup: LDAP group DN whose members may release here
+  long long held_retention = 4 * 3600;  // HeldJobRetention: seconds a job may stay held
 };
 
 // LdapSettings - how printguard release authenticates users.
@@ -63,6 +64,8 @@ struct Config {
   std::string station_printer;   // StationPrinter: default queue of printguard release
   int lockout_failures = 5;      // LockoutFailures per user and per badge...
   int lockout_window = 900;      // ...within LockoutWindow seconds
+  long long detail_retention = 90LL * 86400;  // DetailRetention: audit titles/hosts kept this long
+  std::string spool_dir = "/var/spool/cups";  // SpoolDir: cupsd's RequestRoot
   LdapSettings ldap;
   QueueSettings defaults;
   std::map<std::string, QueueSettings> queues;  // key: lower-case queue name
@@ -87,6 +90,9 @@ Config parse_config_text(const std::string& text, const std::string& name);
 
 // user_option_names() - the job options (without "printguard-") UserOptions may allow.
 const std::vector<std::string>& user_option_names();
+
+// parse_duration() - "90", "90s", "15m", "4h", "30d" to seconds; throws Error.
+long long parse_duration(const std::string& v, const std::string& what);
 
 // apply_queue_option() - set one stamp setting by directive/option name; throws Error.
 // Returns false if `name` is not a stamp setting.

@@ -19,6 +19,7 @@
 #include "ldapauth.h"
 #include "log.h"
 #include "pin.h"
+#include "purge.h"
 #include "release.h"
 #include "util.h"
 
@@ -101,6 +102,7 @@ class Station {
             if (std::to_string(j.id) == w) chosen.push_back(j);
     }
     int status = 0;
+    PurgeLock no_purge_meanwhile(cfg_, false);
     for (auto& j : chosen)
       if (!release(j)) status = 3;
     return status;

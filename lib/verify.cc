@@ -27,6 +27,11 @@ VerifyResult verify_code(const std::string& typed, AuditStore& audit, const KeyS
     return r;
   }
   r.event = *ev;
+  if (ev->redacted) {
+    r.status = VerifyStatus::Redacted;
+    r.message = "known code, but its record's details were removed by retention (DetailRetention): it can no longer be verified";
+    return r;
+  }
   r.status = VerifyStatus::Forged;
   std::string key_id = r.code.substr(0, 4);
   Key key = keys.load(key_id);
@@ -64,6 +69,7 @@ int verify_exit_status(VerifyStatus s) {
     case VerifyStatus::Mistyped: return 2;
     case VerifyStatus::Malformed: return 2;
     case VerifyStatus::Forged: return 3;
+    case VerifyStatus::Redacted: return 5;
   }
   return 4;
 }

@@ -14,7 +14,8 @@ enum class VerifyStatus {
   Unknown,    // well-formed code that no stamp record carries
   Mistyped,   // check character wrong
   Malformed,  // not a code at all
-  Forged      // record found but the MAC or the row does not verify
+  Forged,     // record found but the MAC or the row does not verify
+  Redacted    // record found, but retention removed what the MAC covers
 };
 
 // VerifyResult - the outcome plus what is known about the printed document.

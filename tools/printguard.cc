@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "log.h"
 #include "pin.h"
+#include "purge.h"
 #include "queue.h"
 #include "station.h"
 #include "util.h"
@@ -33,6 +34,7 @@ const char* kUsage =
     "  queue status QUEUE                  tell whether the filter is on the queue\n"
     "  release [-d QUEUE] [--user U | --badge N] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
     "                                      release station: authenticate, list, release\n"
+    "  purge [--dry-run] [--json] [--quiet]  enforce retention (run from cron)\n"
     "  pin set USER [--pin-stdin]          set a user's release-station PIN (argon2id)\n"
     "  pin clear USER                      remove it\n"
     "See printguard(8).\n";
@@ -107,7 +109,8 @@ int cmd_verify(const pg::Config& cfg, Args& a) {
   pg::KeyStore keys(cfg.key_dir);
   auto r = pg::verify_code(typed, audit, keys);
   std::cout << (r.code.empty() ? pg::printable(typed) : r.code) << ": " << r.message << "\n";
-  if (r.status == pg::VerifyStatus::Valid || r.status == pg::VerifyStatus::Forged) {
+  if (r.status == pg::VerifyStatus::Valid || r.status == pg::VerifyStatus::Forged ||
+      r.status == pg::VerifyStatus::Redacted) {
     const auto& e = r.event;
     std::cout << "  user:     " << pg::printable(e.user) << "\n"
               << "  queue:    " << pg::printable(e.queue) << "\n"
@@ -220,6 +223,24 @@ int cmd_pin(const pg::Config& cfg, Args& a) {
   return 0;
 }
 
+// cmd_purge() - printguard purge: 0 done, 1 something could not be purged.
+int cmd_purge(const pg::Config& cfg, Args& a) {
+  pg::PurgeOptions o;
+  bool json = false, quiet = false;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--dry-run") o.dry_run = true;
+    else if (w == "--json") json = true;
+    else if (w == "--quiet") quiet = true;
+    else throw pg::Error("purge: unknown argument " + pg::printable(w));
+  }
+  auto r = pg::run_purge(cfg, o);
+  bool something = !r.purged_jobs.empty() || r.spool_files_removed || r.records_redacted || !r.errors.empty();
+  if (json) std::cout << pg::purge_report_json(r);
+  else if (!quiet || something) std::cout << pg::purge_report_text(r);
+  return r.errors.empty() ? 0 : 1;
+}
+
 // cmd_release() - printguard release.
 int cmd_release(const pg::Config& cfg, Args& a) {
   pg::StationOptions o;
@@ -275,6 +296,7 @@ int main(int argc, char** argv) {
     if (cmd == "queue") return cmd_queue(cfg, a);
     if (cmd == "release") return cmd_release(cfg, a);
     if (cmd == "pin") return cmd_pin(cfg, a);
+    if (cmd == "purge") return cmd_purge(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {

@@ -155,3 +155,57 @@ TEST(Audit, SyslogLineEscapesFields) {
   e.title_hidden = true;
   EXPECT_EQ(pg::audit_line(e).find("t\\\"x"), std::string::npos);
 }
+
+TEST(Audit, RedactionBlanksDetailsKeepsCountsAndTheChain) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  pg::AuditStore a(d / "a.db", false);
+  for (int i = 1; i <= 3; i++) a.append(event("u" + std::to_string(i), i), ks.current());
+  EXPECT_EQ(a.redact_details(time(nullptr) + 10, true), 3);  // dry run counts only
+  EXPECT_EQ(a.query({})[0].title, "doc 3");
+  EXPECT_EQ(a.redact_details(time(nullptr) - 3600, false), 0);  // nothing that old
+  EXPECT_EQ(a.redact_details(time(nullptr) + 10, false), 3);
+  auto rows = a.query({});
+  ASSERT_EQ(rows.size(), 3u);
+  for (auto& r : rows) {
+    EXPECT_TRUE(r.redacted);
+    EXPECT_EQ(r.title, "");
+    EXPECT_EQ(r.host, "");
+    EXPECT_EQ(r.record, "");
+    EXPECT_EQ(r.pages, 2);  // statistics stay
+    EXPECT_FALSE(r.user.empty());
+  }
+  std::string why;
+  EXPECT_EQ(a.verify_chain(ks, why), 0) << why;
+  EXPECT_EQ(a.redact_details(time(nullptr) + 10, false), 0);  // idempotent
+}
+
+TEST(Audit, RedactedMarkDoesNotCoverEditedFields) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  {
+    pg::AuditStore a(d / "a.db", false);
+    a.append(event("alice", 1), ks.current());
+  }
+  // Marking a record redacted while changing (not blanking) a field is caught.
+  sql(d / "a.db", "UPDATE events SET redacted=1, host='elsewhere', record=x'', title=''");
+  pg::AuditStore a(d / "a.db", false);
+  std::string why;
+  EXPECT_EQ(a.verify_chain(ks, why), 1);
+}
+
+TEST(Audit, ReleaseRecordsExpire) {
+  TempDir d;
+  pg::AuditStore a(d / "a.db", false);
+  long long now = time(nullptr);
+  a.add_release("u1", "q", now - 5, "AAAA", "r", "m");
+  a.add_release("u2", "q", now + 100, "AAAA", "r", "m");
+  EXPECT_FALSE(a.has_live_release("u1", now));
+  EXPECT_TRUE(a.has_live_release("u2", now));
+  EXPECT_EQ(a.delete_expired_releases(now), 1);
+  std::string rec, mac;
+  EXPECT_TRUE(a.take_release("u2", "q", rec, mac));
+  EXPECT_FALSE(a.has_live_release("u2", now));  // used
+}

@@ -145,7 +145,7 @@ TEST(Audit, MigratesVersionOneStores) {
   {
     pg::AuditStore a(d / "a.db", false);
   }
-  pgtest::run("sqlite3 '" + (d / "a.db") + "' 'DROP TABLE releases; DROP TABLE pins; PRAGMA user_version=1;'");
+  pgtest::run("sqlite3 '" + (d / "a.db") + "' 'DROP TABLE releases; DROP TABLE pins; ALTER TABLE events DROP COLUMN redacted; PRAGMA user_version=1;'");
   pg::AuditStore a(d / "a.db", false);
   EXPECT_EQ(a.schema_version(), pg::AuditStore::kSchemaVersion);
   std::string rec, mac;

@@ -81,3 +81,18 @@ TEST(Config, UserOptionsList) {
   auto n = pg::parse_config_text("UserOptions none\n", "x");
   EXPECT_TRUE(n.defaults.user_options.empty());
 }
+
+TEST(Config, DurationsAndRetention) {
+  EXPECT_EQ(pg::parse_duration("90", "x"), 90);
+  EXPECT_EQ(pg::parse_duration("15m", "x"), 900);
+  EXPECT_EQ(pg::parse_duration("4h", "x"), 14400);
+  EXPECT_EQ(pg::parse_duration("30d", "x"), 2592000);
+  EXPECT_THROW(pg::parse_duration("4 hours", "x"), pg::Error);
+  EXPECT_THROW(pg::parse_duration("0", "x"), pg::Error);
+  auto c = pg::parse_config_text("DetailRetention 30d\nSpoolDir /s\n<Queue fast>\nHeldJobRetention 1h\n</Queue>\n", "x");
+  EXPECT_EQ(c.detail_retention, 30 * 86400);
+  EXPECT_EQ(c.spool_dir, "/s");
+  EXPECT_EQ(c.for_queue("fast").held_retention, 3600);
+  EXPECT_EQ(c.for_queue("other").held_retention, 4 * 3600);
+  EXPECT_EQ(error_of("HeldJobRetention soon\n").rfind("/etc/pg.conf:1: HeldJobRetention", 0), 0u);
+}

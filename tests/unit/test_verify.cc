@@ -114,3 +114,19 @@ TEST(Verify, ForgedCodeForAnotherRecordDoesNotVerify) {
   pg::KeyStore ks(d / "keys");
   EXPECT_EQ(pg::verify_code(fake, a, ks).status, pg::VerifyStatus::Forged);
 }
+
+TEST(Verify, RedactedRecordsSaySo) {
+  TempDir d;
+  auto conf = pgtest::make_site(d);
+  auto code = printed_code(d, conf);
+  {
+    pg::AuditStore a(d / "audit.db", false);
+    EXPECT_EQ(a.redact_details(time(nullptr) + 10, false), 1);
+  }
+  pg::AuditStore a(d / "audit.db", false);
+  pg::KeyStore ks(d / "keys");
+  auto r = pg::verify_code(code, a, ks);
+  EXPECT_EQ(r.status, pg::VerifyStatus::Redacted);
+  EXPECT_EQ(r.event.user, "alice");
+  EXPECT_EQ(pg::verify_exit_status(r.status), 5);
+}

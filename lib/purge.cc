@@ -1,0 +1,196 @@
+// purge.cc - retention enforcement.
+#include "purge.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "audit.h"
+#include "cupsjobs.h"
+#include "keys.h"
+#include "util.h"
+
+namespace pg {
+
+namespace {
+
+// state_dir() - the directory holding the audit store.
+std::string state_dir(const Config& cfg) {
+  size_t p = cfg.audit_db.rfind('/');
+  return p == std::string::npos || p == 0 ? "/" : cfg.audit_db.substr(0, p);
+}
+
+// job_files() - spool document files d<ID>-<N> of one job.
+std::vector<std::string> job_files(const std::string& spool, int id) {
+  std::vector<std::string> out;
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "d%05d-", id);
+  DIR* d = opendir(spool.c_str());
+  if (!d) return out;
+  while (auto* e = readdir(d))
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) out.push_back(spool + "/" + e->d_name);
+  closedir(d);
+  return out;
+}
+
+// spool_job_ids() - ids of every job with a document file in the spool.
+std::set<int> spool_job_ids(const std::string& spool) {
+  std::set<int> ids;
+  DIR* d = opendir(spool.c_str());
+  if (!d) return ids;
+  while (auto* e = readdir(d)) {
+    int id = 0, n = 0;
+    char tail;
+    if (e->d_name[0] == 'd' && sscanf(e->d_name, "d%d-%d%c", &id, &n, &tail) == 2 && id > 0) ids.insert(id);
+  }
+  closedir(d);
+  return ids;
+}
+
+// json_string() - a JSON string literal.
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : printable(s)) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(static_cast<char>(c));
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+PurgeLock::PurgeLock(const Config& cfg, bool exclusive) {
+  std::string path = state_dir(cfg) + "/purge.lock";
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0660);
+  if (fd_ < 0) throw Error("cannot open the purge lock " + path + ": " + strerror(errno));
+  while (flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0)
+    if (errno != EINTR) throw Error("cannot take the purge lock " + path + ": " + strerror(errno));
+}
+
+PurgeLock::~PurgeLock() {
+  if (fd_ >= 0) close(fd_);
+}
+
+PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
+  PurgeReport rep;
+  rep.dry_run = o.dry_run;
+  long long now = o.now ? o.now : time(nullptr);
+  crypto_init();
+  KeyStore keys(cfg.key_dir);
+  Key key = keys.current();
+  AuditStore audit(cfg.audit_db, cfg.syslog);
+  PurgeLock lock(cfg, true);  // one purge at a time; no release while we purge
+
+  // record() - one audit record of a purge action.
+  auto record = [&](const std::string& detail, const CupsJob* j) {
+    if (o.dry_run) return;
+    AuditEvent ev;
+    ev.event = "purge";
+    ev.title_hidden = true;
+    ev.detail = detail;
+    if (j) {
+      ev.user = j->owner;
+      ev.queue = j->queue;
+      ev.job_id = j->id;
+      ev.job_uuid = j->uuid;
+    }
+    audit.append(ev, key);
+  };
+
+  // 1. Held jobs on printguard queues past their queue's retention.
+  std::set<std::string> guarded;
+  for (auto& q : list_queues_with_device_prefix("printguard:")) guarded.insert(lower(q));
+  std::set<int> active;
+  for (auto& j : list_jobs()) {
+    active.insert(j.id);
+    if (j.state != 4 || !guarded.count(lower(j.queue))) continue;
+    long long age = now - j.created;
+    if (age < cfg.for_queue(j.queue).held_retention) continue;
+    if (audit.has_live_release(j.uuid, now)) {
+      rep.kept_jobs.push_back(std::to_string(j.id) + " " + j.queue + " " + j.owner + ": being released");
+      continue;
+    }
+    std::string line = std::to_string(j.id) + " " + j.queue + " " + j.owner + " held " + std::to_string(age / 60) + " min";
+    if (o.dry_run) {
+      rep.purged_jobs.push_back(line);
+      continue;
+    }
+    try {
+      cancel_job(j.id, true);
+    } catch (const Error& e) {
+      rep.errors.push_back("job " + std::to_string(j.id) + ": " + e.what());
+      continue;
+    }
+    // cupsd removes the files as it purges: check that they are really gone.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!job_files(cfg.spool_dir, j.id).empty() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (auto& f : job_files(cfg.spool_dir, j.id)) {
+      if (unlink(f.c_str()) == 0) rep.spool_files_removed++;
+      else rep.errors.push_back("job " + std::to_string(j.id) + ": cannot remove " + f + ": " + strerror(errno));
+    }
+    rep.purged_jobs.push_back(line);
+    record("held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
+               std::to_string(cfg.for_queue(j.queue).held_retention) + " s)", &j);
+  }
+
+  // 2. Documents left in the spool by jobs that are no longer active.
+  for (int id : spool_job_ids(cfg.spool_dir)) {
+    if (active.count(id)) continue;
+    for (auto& f : job_files(cfg.spool_dir, id)) {
+      if (o.dry_run) {
+        rep.spool_files_removed++;
+      } else if (unlink(f.c_str()) == 0) {
+        rep.spool_files_removed++;
+        record("spool file of finished job " + std::to_string(id) + " removed", nullptr);
+      } else {
+        rep.errors.push_back("cannot remove " + f + ": " + strerror(errno));
+      }
+    }
+  }
+
+  // 3. Expired release records; 4. personal details past DetailRetention.
+  if (!o.dry_run) rep.releases_removed = audit.delete_expired_releases(now);
+  rep.records_redacted = audit.redact_details(now - cfg.detail_retention, o.dry_run);
+  if (!o.dry_run && (rep.releases_removed || rep.records_redacted))
+    record(std::to_string(rep.records_redacted) + " record(s) redacted (DetailRetention " +
+               std::to_string(cfg.detail_retention) + " s), " + std::to_string(rep.releases_removed) +
+               " expired release(s) removed",
+           nullptr);
+  return rep;
+}
+
+std::string purge_report_text(const PurgeReport& r) {
+  std::string s = r.dry_run ? "printguard purge (dry run: nothing changed)\n" : "printguard purge\n";
+  s += "  held jobs purged:     " + std::to_string(r.purged_jobs.size()) + "\n";
+  for (auto& j : r.purged_jobs) s += "    " + printable(j) + "\n";
+  for (auto& j : r.kept_jobs) s += "  kept: " + printable(j) + "\n";
+  s += "  spool files removed:  " + std::to_string(r.spool_files_removed) + "\n";
+  s += "  releases removed:     " + std::to_string(r.releases_removed) + "\n";
+  s += "  records redacted:     " + std::to_string(r.records_redacted) + "\n";
+  for (auto& e : r.errors) s += "  error: " + printable(e) + "\n";
+  return s;
+}
+
+std::string purge_report_json(const PurgeReport& r) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); i++) out += (i ? "," : "") + json_string(v[i]);
+    return out + "]";
+  };
+  return "{\"dry_run\":" + std::string(r.dry_run ? "true" : "false") + ",\"purged_jobs\":" + list(r.purged_jobs) +
+         ",\"kept_jobs\":" + list(r.kept_jobs) + ",\"spool_files_removed\":" + std::to_string(r.spool_files_removed) +
+         ",\"releases_removed\":" + std::to_string(r.releases_removed) +
+         ",\"records_redacted\":" + std::to_string(r.records_redacted) + ",\"errors\":" + list(r.errors) + "}\n";
+}
+
+}  // namespace pg
