@@ -66,6 +66,7 @@ struct Config {
   int lockout_window = 900;      // ...within LockoutWindow seconds
   long long detail_retention = 90LL * 86400;  // DetailRetention: audit titles/hosts kept this long
   std::string spool_dir = "/var/spool/cups";  // SpoolDir: cupsd's RequestRoot
+  bool require_all_queues = false;  // RequireAllQueues: every queue must use printguard
   LdapSettings ldap;
   QueueSettings defaults;
   std::map<std::string, QueueSettings> queues;  // key: lower-case queue name

@@ -111,17 +111,16 @@ std::string queue_device_uri(const std::string& queue) {
   return uri;
 }
 
-std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix) {
+std::vector<QueueInfo> list_queues() {
   ipp_t* req = new_request(IPP_OP_CUPS_GET_PRINTERS, nullptr, "");
-  const char* const attrs[] = {"printer-name", "device-uri"};
-  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 2, nullptr, attrs);
+  const char* const attrs[] = {"printer-name", "device-uri", "printer-op-policy"};
+  ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 3, nullptr, attrs);
   ipp_t* resp = do_request(req, "/", "listing queues (CUPS-Get-Printers)");
-  std::vector<std::string> out;
-  std::string name, dev;
+  std::vector<QueueInfo> out;
+  QueueInfo q;
   auto flush = [&] {
-    if (!name.empty() && lower(dev).rfind(lower(prefix), 0) == 0) out.push_back(name);
-    name.clear();
-    dev.clear();
+    if (!q.name.empty()) out.push_back(q);
+    q = QueueInfo();
   };
   for (ipp_attribute_t* a = ippFirstAttribute(resp); a; a = ippNextAttribute(resp)) {
     const char* n = ippGetName(a);
@@ -129,11 +128,19 @@ std::vector<std::string> list_queues_with_device_prefix(const std::string& prefi
       flush();
       continue;
     }
-    if (!strcmp(n, "printer-name")) name = ippGetString(a, 0, nullptr);
-    if (!strcmp(n, "device-uri")) dev = ippGetString(a, 0, nullptr);
+    if (!strcmp(n, "printer-name")) q.name = ippGetString(a, 0, nullptr);
+    if (!strcmp(n, "device-uri")) q.device_uri = ippGetString(a, 0, nullptr);
+    if (!strcmp(n, "printer-op-policy")) q.op_policy = ippGetString(a, 0, nullptr);
   }
   flush();
   ippDelete(resp);
+  return out;
+}
+
+std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix) {
+  std::vector<std::string> out;
+  for (auto& q : list_queues())
+    if (lower(q.device_uri).rfind(lower(prefix), 0) == 0) out.push_back(q.name);
   return out;
 }
 

@@ -24,6 +24,14 @@ CupsJob get_job(int id);
 // queue_device_uri() - a queue's device-uri; throws Error if there is no such queue.
 std::string queue_device_uri(const std::string& queue);
 
+// QueueInfo - a queue's name, device and operation policy.
+struct QueueInfo {
+  std::string name, device_uri, op_policy;
+};
+
+// list_queues() - every queue cupsd has.
+std::vector<QueueInfo> list_queues();
+
 // list_queues_with_device_prefix() - queues whose device-uri starts with prefix.
 std::vector<std::string> list_queues_with_device_prefix(const std::string& prefix);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "audit.h"
+#include "check.h"
 #include "config.h"
 #include "keys.h"
 #include "log.h"
@@ -35,6 +36,7 @@ const char* kUsage =
     "  release [-d QUEUE] [--user U | --badge N] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
     "                                      release station: authenticate, list, release\n"
     "  purge [--dry-run] [--json] [--quiet]  enforce retention (run from cron)\n"
+    "  check [--cups-root DIR] [--root DIR]  audit this CUPS installation\n"
     "  pin set USER [--pin-stdin]          set a user's release-station PIN (argon2id)\n"
     "  pin clear USER                      remove it\n"
     "See printguard(8).\n";
@@ -241,6 +243,26 @@ int cmd_purge(const pg::Config& cfg, Args& a) {
   return r.errors.empty() ? 0 : 1;
 }
 
+// cmd_check() - printguard check: 1 if any finding is of high severity.
+int cmd_check(const pg::Config& cfg, Args& a) {
+  pg::CheckOptions o;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--cups-root") o.cups_root = a.value(w);
+    else if (w == "--root") o.root = a.value(w);
+    else throw pg::Error("check: unknown argument " + pg::printable(w));
+  }
+  auto findings = pg::run_check(cfg, o);
+  bool high = false;
+  for (auto& f : findings) {
+    high = high || f.severity == pg::Severity::High;
+    printf("%-6s %-18s %s\n       fix: %s\n", pg::severity_name(f.severity), f.id.c_str(), pg::printable(f.what).c_str(),
+           pg::printable(f.fix).c_str());
+  }
+  if (findings.empty()) std::cout << "no findings\n";
+  return high ? 1 : 0;
+}
+
 // cmd_release() - printguard release.
 int cmd_release(const pg::Config& cfg, Args& a) {
   pg::StationOptions o;
@@ -297,6 +319,7 @@ int main(int argc, char** argv) {
     if (cmd == "release") return cmd_release(cfg, a);
     if (cmd == "pin") return cmd_pin(cfg, a);
     if (cmd == "purge") return cmd_purge(cfg, a);
+    if (cmd == "check") return cmd_check(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {
