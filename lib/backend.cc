@@ -45,11 +45,16 @@ struct Outcome {
   int status;
 };
 
-// serverbin() - $CUPS_SERVERBIN or the compiled-in CUPS ServerBin.
+#ifndef PG_CUPS_SERVERBIN
+#define PG_CUPS_SERVERBIN "/usr/lib/cups"
+#endif
+
+// serverbin() - $CUPS_SERVERBIN (set by cupsd) or the ServerBin configured at build time.
 std::string serverbin() {
   const char* s = getenv("CUPS_SERVERBIN");
-  return s && *s ? s : "/usr/lib/cups";
+  return s && *s ? s : PG_CUPS_SERVERBIN;
 }
+
 
 // check_backend_program() - the inner backend must be a root-owned, not group- or
 // other-writable regular file (cupsd's own rule); returns its mode.
@@ -62,6 +67,16 @@ mode_t check_backend_program(const std::string& path) {
 }
 
 }  // namespace
+
+// without_credentials() - a URI with any user:password@ removed (for argv[0],
+// which ps shows; the child reads the full URI from DEVICE_URI).
+std::string without_credentials(const std::string& uri) {
+  size_t start = uri.find("://");
+  if (start == std::string::npos) return uri;
+  size_t host = start + 3, end = uri.find_first_of("/?#", host), at = uri.rfind('@', end);
+  if (at == std::string::npos || at < host) return uri;
+  return uri.substr(0, host) + uri.substr(at + 1);
+}
 
 InnerDevice parse_device_uri(const std::string& device_uri) {
   const std::string prefix = "printguard:";
@@ -139,7 +154,6 @@ int run_backend(const std::vector<std::string>& argv) {
     return kBackendHold;
   }
   const QueueSettings& qs = cfg.for_queue(job.queue);
-  crypto_init();
   struct sigaction sa {};
   sa.sa_handler = on_sigterm;  // no SA_RESTART: waits return EINTR on cancel
   sigemptyset(&sa.sa_mask);
@@ -150,6 +164,7 @@ int run_backend(const std::vector<std::string>& argv) {
   std::unique_ptr<Key> key;
   KeyStore keys(cfg.key_dir);
   try {
+    crypto_init();
     key = std::make_unique<Key>(keys.current());
     audit = std::make_unique<AuditStore>(cfg.audit_db, cfg.syslog);
   } catch (const Error& e) {
@@ -244,6 +259,10 @@ int run_backend(const std::vector<std::string>& argv) {
     mode = check_backend_program(path);
   } catch (const Error& e) {
     log_error(e.what());
+    try {
+      record("failed", e.what());
+    } catch (const Error&) {
+    }
     return kBackendStop;
   }
   int errpipe[2];
@@ -274,7 +293,7 @@ int run_backend(const std::vector<std::string>& argv) {
     }
     std::vector<char*> args;
     std::vector<std::string> a = qs.hide_titles ? neutral_job_args(argv) : argv;
-    a[0] = dev.uri;
+    a[0] = without_credentials(dev.uri);
     for (auto& s : a) args.push_back(s.data());
     args.push_back(nullptr);
     execv(path.c_str(), args.data());
@@ -325,6 +344,7 @@ int run_backend(const std::vector<std::string>& argv) {
       }
     }
   }
+  if (!buf.empty()) write_all(STDERR_FILENO, buf.data(), buf.size());  // a last line without '\n'
   close(errpipe[0]);
   int wst = 0;
   while (waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
@@ -346,7 +366,8 @@ int run_backend(const std::vector<std::string>& argv) {
     if (code == 0) {
       out = {"sent", "sent to " + dev.scheme + ":", kBackendOk};
     } else {
-      out = {"failed", "backend " + dev.scheme + " exited with status " + std::to_string(code), code <= 8 ? code : kBackendFailed};
+      out = {"failed", "backend " + dev.scheme + " exited with status " + std::to_string(code),
+             code <= kBackendRetryCurrent ? code : kBackendFailed};
       if (code == kBackendRetry || code == kBackendRetryCurrent) {
         // The device was busy: the job's release stays good for one more try.
         try {

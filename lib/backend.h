@@ -34,6 +34,9 @@ InnerDevice parse_device_uri(const std::string& device_uri);
 // backend_discovery_line() - what the backend prints with no arguments (lpinfo -v).
 std::string backend_discovery_line();
 
+// without_credentials() - the URI without user:password@ (shown in ps as argv[0]).
+std::string without_credentials(const std::string& uri);
+
 // neutral_job_args() - argv for the real backend with the title replaced by
 // "Job N" and document-name-supplied dropped (HideTitles).
 std::vector<std::string> neutral_job_args(const std::vector<std::string>& argv);

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <cstdlib>
+#include <sys/stat.h>
 #include <memory>
 
 #include "util.h"
@@ -87,10 +88,33 @@ class Conn {
   LDAP* ld_ = nullptr;
 };
 
+// uid_of_dn() - the value of a leading uid=... RDN, or "" if the DN has none.
+std::string uid_of_dn(const std::string& dn) {
+  std::string uid;
+  LDAPDN parsed = nullptr;
+  if (ldap_str2dn(dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && parsed && parsed[0] && parsed[0][0]) {
+    LDAPAVA* ava = parsed[0][0];
+    if (lower(std::string(ava->la_attr.bv_val, ava->la_attr.bv_len)) == "uid")
+      uid.assign(ava->la_value.bv_val, ava->la_value.bv_len);
+  }
+  if (parsed) ldap_dnfree(parsed);
+  return uid;
+}
+
+// service_password() - the service account's password from a root-only file.
+std::string service_password(const std::string& path) {
+  if (path.empty()) throw Error("no LDAPBindPasswordFile configured");
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) throw Error("cannot read LDAPBindPasswordFile " + path);
+  if (st.st_mode & 077)
+    throw Error("LDAPBindPasswordFile " + path + " is readable by others than its owner; run: chmod 0600 " + path);
+  return trim(read_file(path, 4096));
+}
+
 // service_bind() - bind with the service account (password from a root-only file).
 void service_bind(Conn& c, const LdapSettings& l) {
   if (l.bind_dn.empty()) throw Error("no LDAPBindDN configured for searches");
-  std::string pw = trim(read_file(l.bind_password_file.empty() ? throw Error("no LDAPBindPasswordFile configured") : l.bind_password_file, 4096));
+  std::string pw = service_password(l.bind_password_file);
   int rc = c.bind(l.bind_dn, pw);
   sodium_memzero(pw.data(), pw.size());
   if (rc != LDAP_SUCCESS) throw Error(std::string("LDAP service bind failed: ") + ldap_err2string(rc));
@@ -137,6 +161,7 @@ std::string escape_filter_value(const std::string& v) {
 AuthResult ldap_authenticate(const LdapSettings& l, const std::string& user, const std::string& password) {
   AuthResult r;
   r.user = user;
+  r.credentials = true;  // until the directory itself fails
   if (!valid_input(user, 256)) {
     r.message = "invalid user name";
     return r;
@@ -152,23 +177,31 @@ AuthResult ldap_authenticate(const LdapSettings& l, const std::string& user, con
     r.dn = find_one(c, l, l.user_filter, user, why);
     if (r.dn.empty()) {
       r.message = why;
+      r.credentials = why == "unknown user";
       return r;
     }
     int rc = c.bind(r.dn, password);
     if (rc == LDAP_SUCCESS) {
+      // From here on the user is who the directory says, not what was typed
+      // (uid matching is case-insensitive; CUPS user names are not).
+      std::string uid = uid_of_dn(r.dn);
+      if (!uid.empty()) r.user = uid;
       r.ok = true;
       r.message = "authenticated";
     } else {
       r.message = rc == LDAP_INVALID_CREDENTIALS ? "wrong password" : std::string("LDAP bind failed: ") + ldap_err2string(rc);
+      r.credentials = rc == LDAP_INVALID_CREDENTIALS;
     }
   } catch (const Error& e) {
-    r.message = e.what();
+    r.message = e.what();  // unreachable, TLS, service account: not the user's fault
+    r.credentials = false;
   }
   return r;
 }
 
 AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
   AuthResult r;
+  r.credentials = true;
   if (!valid_input(badge, 128)) {
     r.message = "invalid badge number";
     return r;
@@ -181,22 +214,16 @@ AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
     r.dn = find_one(c, l, f, badge, why);
     if (r.dn.empty()) {
       r.message = why == "unknown user" ? "unknown badge" : why;
+      r.credentials = why == "unknown user";
       return r;
     }
-    // The user name is the RDN value of uid in the DN, or looked up via filter.
-    LDAPDN parsed = nullptr;
-    if (ldap_str2dn(r.dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3) == LDAP_SUCCESS && parsed && parsed[0] && parsed[0][0]) {
-      LDAPAVA* ava = parsed[0][0];
-      std::string attr(ava->la_attr.bv_val, ava->la_attr.bv_len);
-      if (lower(attr) == "uid") {
-        r.user.assign(ava->la_value.bv_val, ava->la_value.bv_len);
-        r.ok = true;
-      }
-    }
-    if (parsed) ldap_dnfree(parsed);
+    // The user name is the uid RDN of the entry the badge belongs to.
+    r.user = uid_of_dn(r.dn);
+    r.ok = !r.user.empty();
     if (!r.ok) r.message = "badge entry has no uid RDN";
   } catch (const Error& e) {
     r.message = e.what();
+    r.credentials = false;
   }
   return r;
 }

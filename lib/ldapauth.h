@@ -11,7 +11,8 @@ namespace pg {
 // successful bind as the user's own DN sets it.
 struct AuthResult {
   bool ok = false;
-  std::string user;     // the user name (uid) the directory knows
+  std::string user;     // the directory's uid for the user once ok, else as typed
+  bool credentials = false;  // the failure was about credentials (counts for lockout)
   std::string dn;
   std::string message;  // why not, for the station and the audit store
 };

@@ -115,21 +115,29 @@ class Station {
     AuthResult r = ldap_authenticate(cfg_.ldap, user, password);
     if (!r.ok) {
       std::cout << "denied: " << (r.message == "wrong password" || r.message == "unknown user" ? "wrong user name or password" : r.message) << "\n";
-      record("auth-fail", nullptr, r.message, user);
+      fail(r, user, r.message);
       return false;
     }
     dn_ = r.dn;
-    record("auth-ok", nullptr, "ldap password", user);
-    std::cout << "authenticated as " << printable(user) << " at " << printable(o_.printer) << "\n";
+    o_.user = r.user;  // the directory's uid, not what was typed
+    record("auth-ok", nullptr, "ldap password", lower(r.user));
+    std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
     return true;
   }
 
   // locked_out() - whether `who` (a user, or "badge:N") has too many recent failures.
+  // Lockout counts per lower-cased name: LDAP matches uid case-insensitively.
   bool locked_out(const std::string& who) {
-    if (audit_->recent_failures(who, time(nullptr) - cfg_.lockout_window) < cfg_.lockout_failures) return false;
+    if (audit_->recent_failures(lower(who), time(nullptr) - cfg_.lockout_window) < cfg_.lockout_failures) return false;
     std::cout << "denied: too many failed attempts; try again later\n";
-    record("auth-fail", nullptr, "locked out", who);
+    record("auth-error", nullptr, "locked out", lower(who));
     return true;
+  }
+
+  // fail() - record a denied authentication: credential failures count for
+  // lockout (auth-fail), directory or TLS trouble does not (auth-error).
+  void fail(const AuthResult& r, const std::string& who, const std::string& detail) {
+    record(r.credentials ? "auth-fail" : "auth-error", nullptr, detail, lower(who));
   }
 
   // authenticate_badge() - badge number looked up in LDAP, then the user's PIN;
@@ -140,7 +148,7 @@ class Station {
     AuthResult r = ldap_find_badge(cfg_.ldap, badge);
     if (!r.ok) {
       std::cout << "denied: " << (r.message == "unknown badge" ? "wrong badge or PIN" : r.message) << "\n";
-      record("auth-fail", nullptr, r.message, badge_key);
+      fail(r, badge_key, r.message);
       return false;
     }
     o_.user = r.user;
@@ -150,11 +158,11 @@ class Station {
       std::cout << "denied: wrong badge or PIN\n";
       std::string why = hash.empty() ? "no PIN set (printguard pin set " + r.user + ")" : "wrong PIN";
       record("auth-fail", nullptr, why, badge_key);
-      record("auth-fail", nullptr, why + " with badge", r.user);
+      record("auth-fail", nullptr, why + " with badge", lower(r.user));
       return false;
     }
     dn_ = r.dn;
-    record("auth-ok", nullptr, "badge + PIN", r.user);
+    record("auth-ok", nullptr, "badge + PIN", lower(r.user));
     std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
     return true;
   }

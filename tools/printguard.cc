@@ -195,7 +195,12 @@ int cmd_pin(const pg::Config& cfg, Args& a) {
   std::string action = a.next();
   if (!a.more()) throw pg::Error("pin " + action + ": which user?");
   std::string user = a.next();
-  bool from_stdin = a.more() && a.next() == "--pin-stdin";
+  bool from_stdin = false;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--pin-stdin") from_stdin = true;
+    else throw pg::Error("pin: unknown argument " + pg::printable(w));
+  }
   pg::AuditStore audit(cfg.audit_db, cfg.syslog);
   pg::KeyStore keys(cfg.key_dir);
   pg::AuditEvent ev;
@@ -210,17 +215,21 @@ int cmd_pin(const pg::Config& cfg, Args& a) {
       if (again != pin) throw pg::Error("the PINs do not match; nothing changed");
     }
     pg::validate_pin(pin);
-    audit.set_pin(user, pg::pin_hash(pin));
+    std::string hash = pg::pin_hash(pin);
     sodium_memzero(pin.data(), pin.size());
     ev.event = "pin-set";
+    ev.detail = "by " + admin_name();
+    audit.append(ev, keys.current());  // recorded first: no unaudited change
+    audit.set_pin(user, hash);
   } else if (action == "clear") {
-    if (!audit.clear_pin(user)) throw pg::Error("no PIN set for " + pg::printable(user));
+    if (audit.pin_of(user).empty()) throw pg::Error("no PIN set for " + pg::printable(user));
     ev.event = "pin-clear";
+    ev.detail = "by " + admin_name();
+    audit.append(ev, keys.current());
+    audit.clear_pin(user);
   } else {
     throw pg::Error("pin: unknown action " + pg::printable(action) + " (set or clear)");
   }
-  ev.detail = "by " + admin_name();
-  audit.append(ev, keys.current());
   std::cout << (action == "set" ? "PIN set for " : "PIN cleared for ") << pg::printable(user) << "\n";
   return 0;
 }

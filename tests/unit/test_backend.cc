@@ -239,3 +239,11 @@ TEST(HiddenTitles, TheRealBackendGetsANeutralJobName) {
   EXPECT_EQ(a[1], "42");
   EXPECT_EQ(a[2], "alice");
 }
+
+TEST(DeviceUri, CredentialsNeverReachArgv) {
+  EXPECT_EQ(pg::without_credentials("ipp://user:secret@printer.example:631/ipp/print"), "ipp://printer.example:631/ipp/print");
+  EXPECT_EQ(pg::without_credentials("smb://dom;u:p@host/share"), "smb://host/share");
+  EXPECT_EQ(pg::without_credentials("ipp://printer.example/ipp/print?x=a@b"), "ipp://printer.example/ipp/print?x=a@b");
+  EXPECT_EQ(pg::without_credentials("socket://10.0.0.6:9100"), "socket://10.0.0.6:9100");
+  EXPECT_EQ(pg::without_credentials("usb://HP/LaserJet?serial=1"), "usb://HP/LaserJet?serial=1");
+}
