@@ -122,6 +122,52 @@ static std::string quoted(const std::string& v) {
   return out + "\"";
 }
 
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : printable(s)) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(static_cast<char>(c));
+  }
+  return out + "\"";
+}
+
+// csv_field() - one RFC 4180 field; formula-like text is prefixed with ' so a
+// spreadsheet never runs a title or user name as a formula.
+static std::string csv_field(const std::string& v) {
+  std::string p = printable(v);
+  if (!p.empty() && (p[0] == '=' || p[0] == '+' || p[0] == '-' || p[0] == '@')) p = "'" + p;
+  std::string out = "\"";
+  for (char c : p) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string events_csv(const std::vector<AuditEvent>& rows) {
+  std::string out = "id,time,event,user,queue,host,job_id,job_uuid,title,title_hidden,pages,code,detail,redacted\r\n";
+  for (auto& e : rows)
+    out += std::to_string(e.id) + "," + csv_field(e.time_utc) + "," + csv_field(e.event) + "," + csv_field(e.user) + "," +
+           csv_field(e.queue) + "," + csv_field(e.host) + "," + std::to_string(e.job_id) + "," + csv_field(e.job_uuid) + "," +
+           csv_field(e.title_hidden ? "" : e.title) + "," + (e.title_hidden ? "1" : "0") + "," + std::to_string(e.pages) + "," +
+           csv_field(e.code) + "," + csv_field(e.detail) + "," + (e.redacted ? "1" : "0") + "\r\n";
+  return out;
+}
+
+std::string events_json(const std::vector<AuditEvent>& rows) {
+  std::string out = "[";
+  for (size_t i = 0; i < rows.size(); i++) {
+    auto& e = rows[i];
+    out += std::string(i ? ",\n " : "\n ") + "{\"id\":" + std::to_string(e.id) + ",\"time\":" + json_quote(e.time_utc) +
+           ",\"event\":" + json_quote(e.event) + ",\"user\":" + json_quote(e.user) + ",\"queue\":" + json_quote(e.queue) +
+           ",\"host\":" + json_quote(e.host) + ",\"job_id\":" + std::to_string(e.job_id) + ",\"job_uuid\":" +
+           json_quote(e.job_uuid) + ",\"title\":" + (e.title_hidden ? std::string("null") : json_quote(e.title)) +
+           ",\"pages\":" + std::to_string(e.pages) + ",\"code\":" + json_quote(e.code) + ",\"detail\":" +
+           json_quote(e.detail) + ",\"redacted\":" + (e.redacted ? "true" : "false") + "}";
+  }
+  return out + "\n]\n";
+}
+
 std::string audit_line(const AuditEvent& ev) {
   std::string s = "event=" + ev.event + " id=" + std::to_string(ev.id) + " time=" + ev.time_utc;
   if (!ev.user.empty()) s += " user=" + quoted(ev.user);
@@ -316,7 +362,8 @@ long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
     const Key& key = it->second;
     auto rh = sha256(ev.record);
     bool blank = ev.redacted && ev.host.empty() && ev.record.empty() && ev.title.empty();
-    bool fields_ok = field_hash(key, "user", ev.user) == user_h &&
+    bool user_ok = field_hash(key, "user", ev.user) == user_h || (ev.redacted && ev.user == pseudonym_of(user_h));
+    bool fields_ok = user_ok &&
                      (blank || (field_hash(key, "host", ev.host) == host_h && hex(rh.data(), rh.size()) == record_h &&
                                 (ev.title_hidden || field_hash(key, "title", ev.title) == ev.title_h)));
     auto want = hmac(key, "printguard-chain", chain_input(prev, ev, user_h, host_h, record_h));
@@ -385,8 +432,9 @@ int AuditStore::spend_releases(const std::string& job_uuid) {
 }
 
 void AuditStore::set_pin(const std::string& user, const std::string& hash) {
+  // PINs are per directory uid, which LDAP matches without regard to case.
   Stmt s(db_, "INSERT OR REPLACE INTO pins (user, hash, set_at) VALUES (?, ?, ?)");
-  s.bind(1, user);
+  s.bind(1, lower(user));
   s.bind(2, hash);
   s.bind(3, utc_iso8601(time(nullptr)));
   s.step();
@@ -394,14 +442,14 @@ void AuditStore::set_pin(const std::string& user, const std::string& hash) {
 
 bool AuditStore::clear_pin(const std::string& user) {
   Stmt s(db_, "DELETE FROM pins WHERE user = ?");
-  s.bind(1, user);
+  s.bind(1, lower(user));
   s.step();
   return sqlite3_changes(db_) > 0;
 }
 
 std::string AuditStore::pin_of(const std::string& user) {
   Stmt s(db_, "SELECT hash FROM pins WHERE user = ?");
-  s.bind(1, user);
+  s.bind(1, lower(user));
   return s.step() ? s.text(0) : std::string();
 }
 
@@ -433,6 +481,34 @@ int AuditStore::redact_details(long long before, bool dry_run) {
   return sqlite3_changes(db_);
 }
 
+std::string pseudonym_of(const std::string& user_h) { return "anon-" + user_h.substr(0, 16); }
+
+int AuditStore::anonymise_user(const std::string& user) {
+  begin_immediate();
+  try {
+    Stmt u(db_,
+           "UPDATE events SET user = 'anon-' || substr(user_h, 1, 16), title = '', host = '', record = x'', redacted = 1 "
+           "WHERE user = ? COLLATE NOCASE");
+    u.bind(1, user);
+    u.step();
+    int n = sqlite3_changes(db_);
+    Stmt p(db_, "DELETE FROM pins WHERE user = ? COLLATE NOCASE");
+    p.bind(1, user);
+    p.step();
+    exec("COMMIT");
+    return n;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+std::string AuditStore::last_detail(const std::string& event) {
+  Stmt s(db_, "SELECT detail FROM events WHERE event = ? ORDER BY id DESC LIMIT 1");
+  s.bind(1, event);
+  return s.step() ? s.text(0) : std::string();
+}
+
 int AuditStore::recent_failures(const std::string& who, long long since) {
   Stmt s(db_,
          "SELECT COUNT(*) FROM events WHERE event = 'auth-fail' AND user = ?1 AND time >= ?2 AND "
@@ -447,6 +523,13 @@ long long AuditStore::last_event_id(const std::string& job_uuid, const std::stri
   s.bind(1, job_uuid);
   s.bind(2, event);
   return s.step() ? s.num(0) : 0;
+}
+
+long long AuditStore::last_event_time(const std::string& job_uuid, const std::string& event) {
+  Stmt s(db_, "SELECT time FROM events WHERE job_uuid = ? AND event = ? ORDER BY id DESC LIMIT 1");
+  s.bind(1, job_uuid);
+  s.bind(2, event);
+  return s.step() ? parse_date(s.text(0)) : 0;
 }
 
 bool AuditStore::has_event(const std::string& job_uuid, const std::string& event) {
@@ -465,11 +548,12 @@ std::optional<AuditEvent> AuditStore::find_code(const std::string& code) {
 
 std::vector<AuditEvent> AuditStore::query(const AuditQuery& q) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM events WHERE 1=1";
-  if (!q.user.empty()) sql += " AND user = ?1";
+  if (!q.user.empty()) sql += " AND user = ?1 COLLATE NOCASE";
   if (!q.queue.empty()) sql += " AND queue = ?2 COLLATE NOCASE";
   if (!q.event.empty()) sql += " AND event = ?3";
   if (!q.code.empty()) sql += " AND code = ?4";
   if (!q.job_uuid.empty()) sql += " AND job_uuid = ?8";
+  if (!q.host.empty()) sql += " AND host = ?10 COLLATE NOCASE";
   if (q.after_id) sql += " AND id > ?9";
   if (q.since) sql += " AND time >= ?5";
   if (q.until) sql += " AND time <= ?6";
@@ -484,6 +568,7 @@ std::vector<AuditEvent> AuditStore::query(const AuditQuery& q) {
   s.bind(7, static_cast<long long>(q.limit > 0 ? q.limit : 50));
   if (!q.job_uuid.empty()) s.bind(8, q.job_uuid);
   if (q.after_id) s.bind(9, q.after_id);
+  if (!q.host.empty()) s.bind(10, q.host);
   std::vector<AuditEvent> out;
   while (s.step()) out.push_back(read_event(s));
   return out;

@@ -32,7 +32,7 @@ struct AuditEvent {
 
 // AuditQuery - filters for AuditStore::query(); empty fields match everything.
 struct AuditQuery {
-  std::string user, queue, event, code, job_uuid;
+  std::string user, queue, event, code, job_uuid, host;
   long long after_id = 0;  // only records with a larger id
   long long since = 0, until = 0;  // UTC seconds; 0 = open
   int limit = 50;
@@ -78,11 +78,19 @@ class AuditStore {
   // redact_details() - blank title, host and signed record of records older than
   // `before` (UTC seconds), keeping counts; marks them redacted. Returns how many.
   int redact_details(long long before, bool dry_run);
+  // anonymise_user() - replace `user` (any case) in every record by the keyed
+  // pseudonym of that record (pseudonym_of) and blank its details, keeping
+  // counts and the hash chain valid. Returns how many records changed.
+  int anonymise_user(const std::string& user);
+  // last_detail() - detail of the newest record of an event type ("" if none).
+  std::string last_detail(const std::string& event);
   // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
   // not counting those before the last auth-ok of the same `who`.
   int recent_failures(const std::string& who, long long since);
   // last_event_id() - id of the newest record of this event for a job uuid, or 0.
   long long last_event_id(const std::string& job_uuid, const std::string& event);
+  // last_event_time() - UTC seconds of the newest record of an event for a job, or 0.
+  long long last_event_time(const std::string& job_uuid, const std::string& event);
   // has_event() - whether any record of this event exists for a job uuid.
   bool has_event(const std::string& job_uuid, const std::string& event);
   // schema_version() - PRAGMA user_version.
@@ -102,6 +110,17 @@ class AuditStore {
 
 // field_hash() - keyed hash (hex) of one sensitive field, as chained.
 std::string field_hash(const Key& key, const std::string& field, const std::string& value);
+
+// events_csv() / events_json() - records as CSV (RFC 4180, header line) or a
+// JSON array, every field included; text is made printable first.
+std::string events_csv(const std::vector<AuditEvent>& rows);
+std::string events_json(const std::vector<AuditEvent>& rows);
+
+// json_quote() - a JSON string literal for text (made printable first).
+std::string json_quote(const std::string& s);
+
+// pseudonym_of() - what anonymisation writes for a user whose keyed hash is user_h.
+std::string pseudonym_of(const std::string& user_h);
 
 // audit_line() - the one-line rendering of an event used for syslog.
 std::string audit_line(const AuditEvent& ev);

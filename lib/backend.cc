@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "config.h"
 #include "ippstate.h"
@@ -167,6 +168,7 @@ int run_backend(const std::vector<std::string>& argv) {
     crypto_init();
     key = std::make_unique<Key>(keys.current());
     audit = std::make_unique<AuditStore>(cfg.audit_db, cfg.syslog);
+    note_config_change(*audit, *key, cfg);
   } catch (const Error& e) {
     log_error(std::string("job held: ") + e.what());
     return kBackendHold;

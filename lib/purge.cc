@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -56,16 +57,6 @@ std::set<int> spool_job_ids(const std::string& spool) {
   return ids;
 }
 
-// json_string() - a JSON string literal.
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : printable(s)) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(static_cast<char>(c));
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 PurgeLock::PurgeLock(const Config& cfg, bool exclusive) {
@@ -113,7 +104,9 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
   for (auto& j : list_jobs()) {
     active.insert(j.id);
     if (j.state != 4 || !guarded.count(lower(j.queue))) continue;
-    long long age = now - j.created;
+    // Held since submission, or since its latest release (refused or
+    // interrupted jobs are held again then).
+    long long age = now - std::max(j.created, audit.last_event_time(j.uuid, "release"));
     if (age < cfg.for_queue(j.queue).held_retention) continue;
     if (audit.has_live_release(j.uuid, now)) {
       rep.kept_jobs.push_back(std::to_string(j.id) + " " + j.queue + " " + j.owner + ": being released");
@@ -124,6 +117,9 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       rep.purged_jobs.push_back(line);
       continue;
     }
+    // Recorded before it happens, like every admin action.
+    record("held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
+               std::to_string(cfg.for_queue(j.queue).held_retention) + " s)", &j);
     try {
       cancel_job(j.id, true);
     } catch (const Error& e) {
@@ -139,14 +135,21 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       else rep.errors.push_back("job " + std::to_string(j.id) + ": cannot remove " + f + ": " + strerror(errno));
     }
     rep.purged_jobs.push_back(line);
-    record("held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
-               std::to_string(cfg.for_queue(j.queue).held_retention) + " s)", &j);
   }
 
-  // 2. Documents left in the spool by jobs that are no longer active.
+  // 2. Documents left in the spool by jobs that are no longer active. The job
+  // list is taken again now, and recent files are left alone: a job submitted
+  // during this purge is never touched.
+  DIR* spool = opendir(cfg.spool_dir.c_str());
+  if (!spool) rep.errors.push_back("cannot read SpoolDir " + cfg.spool_dir + ": " + strerror(errno));
+  else closedir(spool);
+  active.clear();
+  for (auto& j : list_jobs()) active.insert(j.id);
   for (int id : spool_job_ids(cfg.spool_dir)) {
     if (active.count(id)) continue;
     for (auto& f : job_files(cfg.spool_dir, id)) {
+      struct stat st;
+      if (stat(f.c_str(), &st) != 0 || now - st.st_mtime < 600) continue;
       if (o.dry_run) {
         rep.spool_files_removed++;
       } else if (unlink(f.c_str()) == 0) {
@@ -184,7 +187,7 @@ std::string purge_report_text(const PurgeReport& r) {
 std::string purge_report_json(const PurgeReport& r) {
   auto list = [](const std::vector<std::string>& v) {
     std::string out = "[";
-    for (size_t i = 0; i < v.size(); i++) out += (i ? "," : "") + json_string(v[i]);
+    for (size_t i = 0; i < v.size(); i++) out += (i ? "," : "") + json_quote(v[i]);
     return out + "]";
   };
   return "{\"dry_run\":" + std::string(r.dry_run ? "true" : "false") + ",\"purged_jobs\":" + list(r.purged_jobs) +

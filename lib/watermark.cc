@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "code.h"
 #include "keys.h"
@@ -202,6 +203,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     KeyStore keys(cfg.key_dir);
     Key key = keys.current();
     AuditStore audit(cfg.audit_db, cfg.syslog);
+    note_config_change(audit, key, cfg);
     TempFile out;
     long long now = time(nullptr);
     char server[256] = "";

@@ -7,10 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "admin.h"
 #include "audit.h"
 #include "check.h"
 #include "config.h"
 #include "keys.h"
+#include "code.h"
+#include "leak.h"
 #include "log.h"
 #include "pin.h"
 #include "purge.h"
@@ -26,8 +29,9 @@ const char* kUsage =
     "commands:\n"
     "  keygen [--id ID] [--no-activate]   create a new site key (mode 0640 root:lp)\n"
     "  keys                                list the keys and which one signs\n"
-    "  verify CODE                         look up and check a signature code\n"
-    "  log [--user U] [--queue Q] [--event E] [--since DATE] [--until DATE] [--limit N]\n"
+    "  verify CODE | FILE.pdf              check a signature code, or every code on a PDF's pages\n"
+    "  log [--user U] [--queue Q] [--host H] [--event E] [--code CODE] [--since DATE] [--until DATE]\n"
+    "      [--limit N] [--format table|csv|json]\n"
     "                                      show recent audit records\n"
     "  log verify                          check the audit store's hash chain\n"
     "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
@@ -37,6 +41,8 @@ const char* kUsage =
     "                                      release station: authenticate, list, release\n"
     "  purge [--dry-run] [--json] [--quiet]  enforce retention (run from cron)\n"
     "  check [--cups-root DIR] [--root DIR]  audit this CUPS installation\n"
+    "  user export USER                    everything recorded about a user, as JSON (GDPR)\n"
+    "  user anonymise USER                 replace the user by a pseudonym everywhere (GDPR)\n"
     "  pin set USER [--pin-stdin]          set a user's release-station PIN (argon2id)\n"
     "  pin clear USER                      remove it\n"
     "See printguard(8).\n";
@@ -53,14 +59,6 @@ struct Args {
     return next();
   }
 };
-
-// admin_name() - who runs an admin command, for the audit store.
-std::string admin_name() {
-  const char* sudo = getenv("SUDO_USER");
-  if (sudo && *sudo) return sudo;
-  struct passwd* pw = getpwuid(getuid());
-  return pw ? pw->pw_name : std::to_string(getuid());
-}
 
 // cmd_keygen() - printguard keygen.
 int cmd_keygen(const pg::Config& cfg, Args& a) {
@@ -80,7 +78,7 @@ int cmd_keygen(const pg::Config& cfg, Args& a) {
     pg::AuditEvent ev;
     ev.event = "keygen";
     ev.key_id = made;
-    ev.user = admin_name();
+    ev.user = pg::admin_name();
     ev.detail = activate ? "activated" : "not activated";
     audit.append(ev, ks.load(made));
   } catch (const pg::Error& e) {
@@ -101,9 +99,45 @@ int cmd_keys(const pg::Config& cfg, Args&) {
   return 0;
 }
 
-// cmd_verify() - printguard verify CODE.
+// print_event() - the who/what/when/where of a verified record, indented.
+void print_event(const pg::VerifyResult& r, const pg::Config& cfg, const std::string& indent) {
+  const auto& e = r.event;
+  std::cout << indent << "user:     " << pg::printable(e.user) << "\n"
+            << indent << "queue:    " << pg::printable(e.queue) << "\n"
+            << indent << "job:      " << e.job_id << " (" << pg::printable(e.job_uuid) << ")\n"
+            << indent << "host:     " << pg::printable(e.host) << "\n"
+            << indent << "time:     " << e.time_utc << "\n"
+            << indent << "pages:    " << e.pages << "\n"
+            << indent << "title:    "
+            << (e.title_hidden ? "(hidden; keyed hash " + e.title_h.substr(0, 16) + "...)" : pg::printable(e.title)) << "\n";
+  if (!e.record.empty())
+    std::cout << indent << "document: SHA-256 " << pg::hex(r.record.doc_sha256.data(), r.record.doc_sha256.size()) << "\n";
+  std::cout << indent << "record:   #" << e.id << " in " << cfg.audit_db << "\n";
+}
+
+// cmd_verify_file() - printguard verify FILE.pdf: every page's codes.
+int cmd_verify_file(const pg::Config& cfg, const std::string& path) {
+  pg::AuditStore audit(cfg.audit_db, false, false);
+  pg::KeyStore keys(cfg.key_dir);
+  auto pages = pg::verify_pdf(path, audit, keys);
+  std::cout << pg::printable(path) << ": " << pages.size() << " page(s)\n";
+  for (auto& p : pages) {
+    int shown = 0;
+    for (auto& c : p.codes) {
+      if (c.status == pg::VerifyStatus::Malformed) continue;
+      std::cout << "page " << p.page << ": " << c.code << ": " << c.message << "\n";
+      if (c.status == pg::VerifyStatus::Valid || c.status == pg::VerifyStatus::Redacted) print_event(c, cfg, "    ");
+      shown++;
+    }
+    if (!shown) std::cout << "page " << p.page << ": no signature code found\n";
+  }
+  return pg::verify_pdf_exit_status(pages);
+}
+
+// cmd_verify() - printguard verify CODE | FILE.
 int cmd_verify(const pg::Config& cfg, Args& a) {
-  if (!a.more()) throw pg::Error("verify: which code? usage: printguard verify CODE");
+  if (!a.more()) throw pg::Error("verify: which code or file? usage: printguard verify CODE | FILE.pdf");
+  if (a.words.size() - a.i == 1 && access(a.words[a.i].c_str(), F_OK) == 0) return cmd_verify_file(cfg, a.next());
   std::string typed;
   while (a.more()) typed += a.next();
   pg::crypto_init();
@@ -112,19 +146,8 @@ int cmd_verify(const pg::Config& cfg, Args& a) {
   auto r = pg::verify_code(typed, audit, keys);
   std::cout << (r.code.empty() ? pg::printable(typed) : r.code) << ": " << r.message << "\n";
   if (r.status == pg::VerifyStatus::Valid || r.status == pg::VerifyStatus::Forged ||
-      r.status == pg::VerifyStatus::Redacted) {
-    const auto& e = r.event;
-    std::cout << "  user:     " << pg::printable(e.user) << "\n"
-              << "  queue:    " << pg::printable(e.queue) << "\n"
-              << "  job:      " << e.job_id << " (" << pg::printable(e.job_uuid) << ")\n"
-              << "  host:     " << pg::printable(e.host) << "\n"
-              << "  time:     " << e.time_utc << "\n"
-              << "  pages:    " << e.pages << "\n"
-              << "  title:    " << (e.title_hidden ? "(hidden; keyed hash " + e.title_h.substr(0, 16) + "...)" : pg::printable(e.title))
-              << "\n"
-              << "  document: SHA-256 " << pg::hex(r.record.doc_sha256.data(), r.record.doc_sha256.size()) << "\n"
-              << "  record:   #" << e.id << " in " << cfg.audit_db << "\n";
-  }
+      r.status == pg::VerifyStatus::Redacted)
+    print_event(r, cfg, "  ");
   return pg::verify_exit_status(r.status);
 }
 
@@ -146,38 +169,66 @@ int cmd_log_verify(const pg::Config& cfg) {
 int cmd_log(const pg::Config& cfg, Args& a) {
   if (a.more() && a.words[a.i] == "verify") return cmd_log_verify(cfg);
   pg::AuditQuery q;
+  std::string format = "table";
   while (a.more()) {
     auto w = a.next();
     if (w == "--user") q.user = a.value(w);
     else if (w == "--queue") q.queue = a.value(w);
+    else if (w == "--host") q.host = a.value(w);
     else if (w == "--event") q.event = a.value(w);
-    else if (w == "--since") q.since = pg::parse_date(a.value(w));
+    else if (w == "--code") {
+      std::string canon;
+      if (pg::parse_code(a.value(w), canon) != pg::CodeStatus::Ok) throw pg::Error("log: --code: not a valid signature code");
+      q.code = canon;
+    } else if (w == "--since") q.since = pg::parse_date(a.value(w));
     else if (w == "--until") q.until = pg::parse_date(a.value(w), true);
-    else if (w == "--limit") q.limit = static_cast<int>(pg::parse_int(a.value(w), 1, 1000000, "--limit"));
-    else throw pg::Error("log: unknown argument " + pg::printable(w));
+    else if (w == "--limit") q.limit = static_cast<int>(pg::parse_int(a.value(w), 1, 100000000, "--limit"));
+    else if (w == "--format") {
+      format = a.value(w);
+      if (format != "table" && format != "csv" && format != "json") throw pg::Error("log: --format is table, csv or json");
+    } else throw pg::Error("log: unknown argument " + pg::printable(w));
   }
   pg::AuditStore audit(cfg.audit_db, false, false);
   auto rows = audit.query(q);
-  printf("%-6s %-20s %-8s %-12s %-14s %-6s %-5s %s\n", "ID", "TIME (UTC)", "EVENT", "USER", "QUEUE", "JOB", "PAGES", "CODE / DETAIL");
+  if (format == "csv") {
+    std::cout << pg::events_csv(rows);
+    return 0;
+  }
+  if (format == "json") {
+    std::cout << pg::events_json(rows);
+    return 0;
+  }
+  printf("%-6s %-20s %-12s %-12s %-14s %-6s %-5s %s\n", "ID", "TIME (UTC)", "EVENT", "USER", "QUEUE", "JOB", "PAGES",
+         "CODE / DETAIL");
   for (auto& e : rows) {
     std::string tail = e.code.empty() ? pg::printable(e.detail) : e.code;
-    printf("%-6lld %-20s %-8s %-12s %-14s %-6lld %-5lld %s\n", e.id, e.time_utc.c_str(), pg::printable(e.event).c_str(),
+    printf("%-6lld %-20s %-12s %-12s %-14s %-6lld %-5lld %s\n", e.id, e.time_utc.c_str(), pg::printable(e.event).c_str(),
            pg::printable(e.user).c_str(), pg::printable(e.queue).c_str(), e.job_id, e.pages, tail.c_str());
   }
   return 0;
 }
 
 // cmd_queue() - printguard queue enable|disable|status QUEUE.
-int cmd_queue(const pg::Config&, Args& a) {
+int cmd_queue(const pg::Config& cfg, Args& a) {
   if (!a.more()) throw pg::Error("queue: usage: printguard queue enable|disable|status QUEUE");
   std::string action = a.next();
   if (!a.more()) throw pg::Error("queue " + action + ": which queue?");
   std::string queue = a.next();
+  auto audit_it = [&](const std::string& what) {
+    try {
+      pg::AuditStore audit(cfg.audit_db, cfg.syslog);
+      pg::admin_event(audit, pg::KeyStore(cfg.key_dir).current(), "queue", what + " on queue " + queue);
+    } catch (const pg::Error& e) {
+      pg::log_warning(std::string("done, but not recorded in the audit store: ") + e.what());
+    }
+  };
   if (action == "enable") {
     pg::queue_set_filter(queue, true);
+    audit_it("printguard-watermark enabled");
     std::cout << "printguard-watermark is now on queue " << queue << "\n";
   } else if (action == "disable") {
     pg::queue_set_filter(queue, false);
+    audit_it("printguard-watermark disabled");
     std::cout << "printguard-watermark removed from queue " << queue << "\n";
   } else if (action == "status") {
     bool on = pg::queue_has_filter(queue);
@@ -218,13 +269,13 @@ int cmd_pin(const pg::Config& cfg, Args& a) {
     std::string hash = pg::pin_hash(pin);
     sodium_memzero(pin.data(), pin.size());
     ev.event = "pin-set";
-    ev.detail = "by " + admin_name();
+    ev.detail = "by " + pg::admin_name();
     audit.append(ev, keys.current());  // recorded first: no unaudited change
     audit.set_pin(user, hash);
   } else if (action == "clear") {
     if (audit.pin_of(user).empty()) throw pg::Error("no PIN set for " + pg::printable(user));
     ev.event = "pin-clear";
-    ev.detail = "by " + admin_name();
+    ev.detail = "by " + pg::admin_name();
     audit.append(ev, keys.current());
     audit.clear_pin(user);
   } else {
@@ -270,6 +321,31 @@ int cmd_check(const pg::Config& cfg, Args& a) {
   }
   if (findings.empty()) std::cout << "no findings\n";
   return high ? 1 : 0;
+}
+
+// cmd_user() - printguard user export|anonymise USER (GDPR).
+int cmd_user(const pg::Config& cfg, Args& a) {
+  if (!a.more()) throw pg::Error("user: usage: printguard user export|anonymise USER");
+  std::string action = a.next();
+  if (!a.more()) throw pg::Error("user " + action + ": which user?");
+  std::string user = a.next();
+  if (a.more()) throw pg::Error("user: unexpected argument " + pg::printable(a.next()));
+  if (action == "export") {
+    pg::AuditStore audit(cfg.audit_db, false, false);
+    std::cout << pg::export_user(audit, user);
+    return 0;
+  }
+  if (action != "anonymise" && action != "anonymize")
+    throw pg::Error("user: unknown action " + pg::printable(action) + " (export or anonymise)");
+  pg::AuditStore audit(cfg.audit_db, cfg.syslog);
+  pg::KeyStore keys(cfg.key_dir);
+  pg::Key key = keys.current();
+  std::string pseudonym = pg::pseudonym_of(pg::field_hash(key, "user", user));
+  // Recorded first, under the pseudonym: the trail never names the person again.
+  pg::admin_event(audit, key, "anonymise", "user anonymised", pseudonym);
+  int n = audit.anonymise_user(user);
+  std::cout << pg::printable(user) << ": " << n << " record(s) anonymised as " << pseudonym << "\n";
+  return 0;
 }
 
 // cmd_release() - printguard release.
@@ -320,6 +396,14 @@ int main(int argc, char** argv) {
   try {
     pg::crypto_init();
     pg::Config cfg = conf.empty() ? pg::load_config_default() : pg::load_config(conf);
+    if (cmd == "keygen" || cmd == "pin" || cmd == "queue" || cmd == "purge" || cmd == "user" || cmd == "release") {
+      try {  // a configuration change is part of the admin trail
+        pg::AuditStore audit(cfg.audit_db, cfg.syslog);
+        pg::note_config_change(audit, pg::KeyStore(cfg.key_dir).current(), cfg);
+      } catch (const pg::Error&) {
+        // keygen runs before there is a key; the command itself reports real trouble
+      }
+    }
     if (cmd == "keygen") return cmd_keygen(cfg, a);
     if (cmd == "keys") return cmd_keys(cfg, a);
     if (cmd == "verify") return cmd_verify(cfg, a);
@@ -329,6 +413,7 @@ int main(int argc, char** argv) {
     if (cmd == "pin") return cmd_pin(cfg, a);
     if (cmd == "purge") return cmd_purge(cfg, a);
     if (cmd == "check") return cmd_check(cfg, a);
+    if (cmd == "user") return cmd_user(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {

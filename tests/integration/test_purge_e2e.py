@@ -6,6 +6,7 @@ purges at once neither fail nor purge twice; --dry-run changes nothing;
 expired releases go and old audit details are redacted with the chain intact."""
 
 import json
+import os
 import pathlib
 import sqlite3
 import subprocess
@@ -76,6 +77,13 @@ def main():
                    ('urn:uuid:stale', 'sec', now - 600, now - 300, 'TEST', b'r', b'm'))
         db.commit()
 
+        # Documents of jobs cupsd no longer knows: an old one goes, a fresh one
+        # (a job being submitted right now) stays.
+        stale_doc, fresh_doc = cupsd.request_root / 'd99990-001', cupsd.request_root / 'd99991-001'
+        for f in (stale_doc, fresh_doc):
+            f.write_bytes(b'%PDF-1.4 leftover')
+        os.utime(stale_doc, (now - 3600, now - 3600))
+
         dry = purge(site, cupsd, '--dry-run')
         out, err = dry.communicate(timeout=60)
         assert dry.returncode == 0, err
@@ -97,6 +105,8 @@ def main():
         purges = [e for e in site.events('purge') if 'held job purged' in e['rest']]
         assert len(purges) == 1, 'purge audited %d times' % len(purges)
 
+        assert not stale_doc.exists(), 'an old leftover document is still in the spool'
+        assert fresh_doc.exists(), 'a fresh spool file was removed'
         stale = db.execute("SELECT COUNT(*) FROM releases WHERE job_uuid='urn:uuid:stale'").fetchone()[0]
         assert stale == 0, 'expired release record kept'
         redacted = db.execute("SELECT COUNT(*) FROM events WHERE redacted=1").fetchone()[0]

@@ -209,3 +209,42 @@ TEST(Audit, ReleaseRecordsExpire) {
   EXPECT_TRUE(a.take_release("u2", "q", rec, mac));
   EXPECT_FALSE(a.has_live_release("u2", now));  // used
 }
+
+TEST(Audit, CsvAndJsonAreSafeForHostileText) {
+  auto e = event("=cmd|'/c calc'!A1", 5);
+  e.title = "a \"quoted\", title\nwith a newline";
+  e.host = "h1";
+  e.id = 7;
+  std::string csv = pg::events_csv({e});
+  EXPECT_EQ(csv.substr(0, 3), "id,");
+  EXPECT_NE(csv.find("\"'=cmd|'/c calc'!A1\""), std::string::npos) << csv;  // no formula
+  EXPECT_NE(csv.find("\"a \"\"quoted\"\", title\\x0awith a newline\""), std::string::npos) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2);  // header + one record, no split lines
+  std::string json = pg::events_json({e});
+  EXPECT_NE(json.find("\"title\":\"a \\\"quoted\\\", title\\\\x0awith a newline\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"id\":7"), std::string::npos);
+  e.title_hidden = true;
+  EXPECT_NE(pg::events_json({e}).find("\"title\":null"), std::string::npos);
+  EXPECT_EQ(pg::events_csv({e}).find("quoted"), std::string::npos);
+}
+
+TEST(Audit, QueryByHostAndCode) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  pg::AuditStore a(d / "a.db", false);
+  auto e1 = event("alice", 1);
+  e1.host = "WS1.example";
+  auto e2 = event("bob", 2);
+  e2.host = "ws2";
+  a.append(e1, ks.current());
+  a.append(e2, ks.current());
+  pg::AuditQuery q;
+  q.host = "ws1.EXAMPLE";
+  ASSERT_EQ(a.query(q).size(), 1u);
+  EXPECT_EQ(a.query(q)[0].user, "alice");
+  q = {};
+  q.code = "CODE-2";
+  ASSERT_EQ(a.query(q).size(), 1u);
+  EXPECT_EQ(a.query(q)[0].user, "bob");
+}

@@ -247,3 +247,14 @@ TEST(DeviceUri, CredentialsNeverReachArgv) {
   EXPECT_EQ(pg::without_credentials("socket://10.0.0.6:9100"), "socket://10.0.0.6:9100");
   EXPECT_EQ(pg::without_credentials("usb://HP/LaserJet?serial=1"), "usb://HP/LaserJet?serial=1");
 }
+
+TEST(Pin, NamesAreCaseInsensitiveLikeLdapUids) {
+  TempDir d;
+  pg::AuditStore a(d / "a.db", false);
+  a.set_pin("Alice", "h1");
+  EXPECT_EQ(a.pin_of("alice"), "h1");
+  a.set_pin("ALICE", "h2");
+  EXPECT_EQ(a.pin_of("Alice"), "h2");
+  EXPECT_TRUE(a.clear_pin("alice"));
+  EXPECT_EQ(a.pin_of("ALICE"), "");
+}
