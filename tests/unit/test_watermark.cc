@@ -56,9 +56,13 @@ TEST(Watermark, StampsSignsAndAuditsBeforeOutput) {
     EXPECT_NE(pages[i].find("Sig TST1-"), std::string::npos);
   }
   pg::AuditStore a(d / "audit.db", false);
-  auto rows = a.query({});
+  pg::AuditQuery stamps;
+  stamps.event = "stamp";
+  auto rows = a.query(stamps);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].event, "stamp");
+  pg::AuditQuery config;
+  config.event = "config";
+  EXPECT_EQ(a.query(config).size(), 1u);  // the configuration the filter started with
   EXPECT_EQ(rows[0].user, "alice");
   EXPECT_EQ(rows[0].queue, "q1");
   EXPECT_EQ(rows[0].job_id, 42);
@@ -177,7 +181,9 @@ TEST(Watermark, HiddenTitlesNeverReachPageOrAuditStore) {
   EXPECT_EQ(r.err.find("Quarterly"), std::string::npos);
   EXPECT_EQ(pgtest::slurp(d / "audit.db").find("Quarterly"), std::string::npos);
   pg::AuditStore a(d / "audit.db", false);
-  auto rows = a.query({});
+  pg::AuditQuery stamps;
+  stamps.event = "stamp";
+  auto rows = a.query(stamps);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].title_hidden);
   EXPECT_TRUE(rows[0].title.empty());
