@@ -509,6 +509,51 @@ std::string AuditStore::last_detail(const std::string& event) {
   return s.step() ? s.text(0) : std::string();
 }
 
+std::vector<AuditStore::ReportRow> AuditStore::report(const std::string& by, long long since, long long until) {
+  std::string key = by == "user" ? "user" : by == "queue" ? "queue" : by == "day" ? "substr(time, 1, 10)" : "";
+  if (key.empty()) throw Error("report: group by user, queue or day");
+  std::string period = " time >= ?1 AND time <= ?2 ";
+  // A job printed: the backend sent it ("sent"), with the pages of its latest
+  // stamp; or, on a queue without the backend, its stamp is all there is.
+  std::string sql =
+      "WITH printed AS ("
+      "  SELECT e." + std::string(by == "day" ? "time" : key) + " AS k0, e.time AS time, e.user AS user, e.queue AS queue,"
+      "    COALESCE((SELECT s.pages FROM events s WHERE s.job_uuid = e.job_uuid AND s.event = 'stamp' AND s.id < e.id"
+      "              ORDER BY s.id DESC LIMIT 1), 0) AS pages"
+      "  FROM events e WHERE e.event = 'sent' AND" + period +
+      "  UNION ALL"
+      "  SELECT s." + std::string(by == "day" ? "time" : key) + ", s.time, s.user, s.queue, s.pages FROM events s"
+      "  WHERE s.event = 'stamp' AND" + period + " AND NOT EXISTS (SELECT 1 FROM events b WHERE b.job_uuid = s.job_uuid"
+      "    AND b.event IN ('hold', 'sent', 'bypass', 'refuse', 'release-used', 'interrupted', 'failed', 'canceled'))"
+      "), g AS ("
+      "  SELECT " + key + " AS k, event, job_uuid, detail FROM events WHERE" + period +
+      ") "
+      "SELECT k, SUM(jp), SUM(pp), SUM(h), SUM(r), SUM(pu), SUM(rp) FROM ("
+      "  SELECT " + std::string(by == "day" ? "substr(k0, 1, 10)" : "k0") + " AS k, 1 AS jp, pages AS pp, 0 AS h, 0 AS r, 0 AS pu, 0 AS rp FROM printed"
+      "  UNION ALL SELECT k, 0, 0, COUNT(DISTINCT job_uuid), 0, 0, 0 FROM g WHERE event = 'hold' GROUP BY k"
+      "  UNION ALL SELECT k, 0, 0, 0, COUNT(DISTINCT job_uuid), 0, 0 FROM g WHERE event = 'release' GROUP BY k"
+      "  UNION ALL SELECT k, 0, 0, 0, 0, COUNT(*), 0 FROM g WHERE event = 'purge' AND job_uuid != '' GROUP BY k"
+      "  UNION ALL SELECT k, 0, 0, 0, 0, 0, COUNT(*) FROM g WHERE (event = 'refuse' AND detail LIKE 'printer %')"
+      "    OR event = 'interrupted' GROUP BY k"
+      ") WHERE k IS NOT NULL AND k != '' GROUP BY k ORDER BY k";
+  Stmt s(db_, sql);
+  s.bind(1, utc_iso8601(since));
+  s.bind(2, until ? utc_iso8601(until) : std::string("9999"));
+  std::vector<ReportRow> rows;
+  while (s.step()) {
+    ReportRow r;
+    r.key = s.text(0);
+    r.jobs_printed = s.num(1);
+    r.pages_printed = s.num(2);
+    r.jobs_held = s.num(3);
+    r.jobs_released = s.num(4);
+    r.jobs_purged = s.num(5);
+    r.refused_printer = s.num(6);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
 int AuditStore::recent_failures(const std::string& who, long long since) {
   Stmt s(db_,
          "SELECT COUNT(*) FROM events WHERE event = 'auth-fail' AND user = ?1 AND time >= ?2 AND "

@@ -84,6 +84,15 @@ class AuditStore {
   int anonymise_user(const std::string& user);
   // last_detail() - detail of the newest record of an event type ("" if none).
   std::string last_detail(const std::string& event);
+  // ReportRow - activity of one group (a user, queue or day) in a period.
+  struct ReportRow {
+    std::string key;
+    long long jobs_printed = 0, pages_printed = 0, jobs_held = 0, jobs_released = 0, jobs_purged = 0,
+              refused_printer = 0;
+  };
+  // report() - activity grouped by "user", "queue" or "day" between since and
+  // until (UTC seconds, 0 = open), sorted by key.
+  std::vector<ReportRow> report(const std::string& by, long long since, long long until);
   // recent_failures() - auth-fail records for `who` since `since` (UTC seconds),
   // not counting those before the last auth-ok of the same `who`.
   int recent_failures(const std::string& who, long long since);

@@ -18,6 +18,7 @@
 #include "pin.h"
 #include "purge.h"
 #include "queue.h"
+#include "report.h"
 #include "station.h"
 #include "util.h"
 #include "verify.h"
@@ -41,6 +42,8 @@ const char* kUsage =
     "                                      release station: authenticate, list, release\n"
     "  purge [--dry-run] [--json] [--quiet]  enforce retention (run from cron)\n"
     "  check [--cups-root DIR] [--root DIR]  audit this CUPS installation\n"
+    "  report [--by user|queue|day] [--since DATE] [--until DATE] [--format csv|json|html]\n"
+    "                                      activity: jobs, pages, held/released/purged, refusals\n"
     "  user export USER                    everything recorded about a user, as JSON (GDPR)\n"
     "  user anonymise USER                 replace the user by a pseudonym everywhere (GDPR)\n"
     "  pin set USER [--pin-stdin]          set a user's release-station PIN (argon2id)\n"
@@ -323,6 +326,30 @@ int cmd_check(const pg::Config& cfg, Args& a) {
   return high ? 1 : 0;
 }
 
+// cmd_report() - printguard report: activity per user, queue or day.
+int cmd_report(const pg::Config& cfg, Args& a) {
+  std::string by = "user", format = "csv", since_s, until_s;
+  long long since = 0, until = 0;
+  while (a.more()) {
+    auto w = a.next();
+    if (w == "--by") by = a.value(w);
+    else if (w == "--format") format = a.value(w);
+    else if (w == "--since") since = pg::parse_date(since_s = a.value(w));
+    else if (w == "--until") until = pg::parse_date(until_s = a.value(w), true);
+    else throw pg::Error("report: unknown argument " + pg::printable(w));
+  }
+  if (by != "user" && by != "queue" && by != "day") throw pg::Error("report: --by is user, queue or day");
+  pg::AuditStore audit(cfg.audit_db, false, false);
+  auto rows = audit.report(by, since, until);
+  if (format == "csv") std::cout << pg::report_csv(rows, by);
+  else if (format == "json") std::cout << pg::report_json(rows, by);
+  else if (format == "html") {
+    std::string period = since_s.empty() && until_s.empty() ? "" : (since_s.empty() ? "..." : since_s) + " to " + (until_s.empty() ? "now" : until_s);
+    std::cout << pg::report_html(rows, by, period);
+  } else throw pg::Error("report: --format is csv, json or html");
+  return 0;
+}
+
 // cmd_user() - printguard user export|anonymise USER (GDPR).
 int cmd_user(const pg::Config& cfg, Args& a) {
   if (!a.more()) throw pg::Error("user: usage: printguard user export|anonymise USER");
@@ -414,6 +441,7 @@ int main(int argc, char** argv) {
     if (cmd == "purge") return cmd_purge(cfg, a);
     if (cmd == "check") return cmd_check(cfg, a);
     if (cmd == "user") return cmd_user(cfg, a);
+    if (cmd == "report") return cmd_report(cfg, a);
     std::cerr << "printguard: unknown command \"" << pg::printable(cmd) << "\"\n" << kUsage;
     return 2;
   } catch (const pg::Error& e) {
