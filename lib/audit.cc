@@ -503,6 +503,16 @@ int AuditStore::anonymise_user(const std::string& user) {
   }
 }
 
+std::vector<std::string> AuditStore::inactive_users(long long before) {
+  Stmt s(db_,
+         "SELECT lower(user) FROM events WHERE user != '' AND user NOT LIKE 'anon-%' AND user NOT LIKE 'badge:%' "
+         "GROUP BY lower(user) HAVING MAX(time) < ? ORDER BY 1");
+  s.bind(1, utc_iso8601(before));
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
 std::string AuditStore::last_detail(const std::string& event) {
   Stmt s(db_, "SELECT detail FROM events WHERE event = ? ORDER BY id DESC LIMIT 1");
   s.bind(1, event);

@@ -82,6 +82,9 @@ class AuditStore {
   // pseudonym of that record (pseudonym_of) and blank its details, keeping
   // counts and the hash chain valid. Returns how many records changed.
   int anonymise_user(const std::string& user);
+  // inactive_users() - users (not pseudonyms, badges or empty) whose newest
+  // record is older than `before` (UTC seconds).
+  std::vector<std::string> inactive_users(long long before);
   // last_detail() - detail of the newest record of an event type ("" if none).
   std::string last_detail(const std::string& event);
   // ReportRow - activity of one group (a user, queue or day) in a period.

@@ -290,6 +290,8 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.release_timeout = static_cast<int>(parse_int(value, 5, 86400, "ReleaseTimeout"));
       } else if (k == "detailretention") {
         cfg.detail_retention = parse_duration(value, "DetailRetention");
+      } else if (k == "anonymiseafter" || k == "anonymizeafter") {
+        cfg.anonymise_after = lower(trim(value)) == "never" ? 0 : parse_duration(value, "AnonymiseAfter");
       } else if (k == "requireallqueues") {
         cfg.require_all_queues = parse_bool(value, "RequireAllQueues");
       } else if (k == "spooldir") {

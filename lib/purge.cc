@@ -164,6 +164,20 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
   // 3. Expired release records; 4. personal details past DetailRetention.
   if (!o.dry_run) rep.releases_removed = audit.delete_expired_releases(now);
   rep.records_redacted = audit.redact_details(now - cfg.detail_retention, o.dry_run);
+  // 5. Users inactive for AnonymiseAfter: replaced by pseudonyms (recorded first).
+  if (cfg.anonymise_after > 0) {
+    for (auto& u : audit.inactive_users(now - cfg.anonymise_after)) {
+      rep.users_anonymised++;
+      if (o.dry_run) continue;
+      AuditEvent ev;
+      ev.event = "anonymise";
+      ev.user = pseudonym_of(field_hash(key, "user", u));
+      ev.title_hidden = true;
+      ev.detail = "inactive for AnonymiseAfter " + std::to_string(cfg.anonymise_after) + " s, by printguard purge";
+      audit.append(ev, key);
+      audit.anonymise_user(u);
+    }
+  }
   if (!o.dry_run && (rep.releases_removed || rep.records_redacted))
     record(std::to_string(rep.records_redacted) + " record(s) redacted (DetailRetention " +
                std::to_string(cfg.detail_retention) + " s), " + std::to_string(rep.releases_removed) +
@@ -180,6 +194,7 @@ std::string purge_report_text(const PurgeReport& r) {
   s += "  spool files removed:  " + std::to_string(r.spool_files_removed) + "\n";
   s += "  releases removed:     " + std::to_string(r.releases_removed) + "\n";
   s += "  records redacted:     " + std::to_string(r.records_redacted) + "\n";
+  s += "  users anonymised:     " + std::to_string(r.users_anonymised) + "\n";
   for (auto& e : r.errors) s += "  error: " + printable(e) + "\n";
   return s;
 }
@@ -193,7 +208,8 @@ std::string purge_report_json(const PurgeReport& r) {
   return "{\"dry_run\":" + std::string(r.dry_run ? "true" : "false") + ",\"purged_jobs\":" + list(r.purged_jobs) +
          ",\"kept_jobs\":" + list(r.kept_jobs) + ",\"spool_files_removed\":" + std::to_string(r.spool_files_removed) +
          ",\"releases_removed\":" + std::to_string(r.releases_removed) +
-         ",\"records_redacted\":" + std::to_string(r.records_redacted) + ",\"errors\":" + list(r.errors) + "}\n";
+         ",\"records_redacted\":" + std::to_string(r.records_redacted) +
+         ",\"users_anonymised\":" + std::to_string(r.users_anonymised) + ",\"errors\":" + list(r.errors) + "}\n";
 }
 
 }  // namespace pg

@@ -22,6 +22,7 @@ struct PurgeReport {
   int spool_files_removed = 0;
   int releases_removed = 0;
   int records_redacted = 0;
+  int users_anonymised = 0;
   std::vector<std::string> errors;        // anything that failed: non-zero exit
   bool dry_run = false;
 };

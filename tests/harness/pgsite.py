@@ -63,6 +63,12 @@ class Site:
         return rows
 
 
+    def events_for(self, user):
+        """Audit records naming a user (any case), via printguard log --user."""
+        out = self.cli('log', '--user', user, '--limit', '100000').stdout.splitlines()[1:]
+        return [line for line in out if line.strip()]
+
+
 def codes_in(pdf):
     """Signature codes printed on each page of a PDF (via pdftotext)."""
     return [re.findall(r'Sig ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}-[0-9A-Z])', page) for page in h.pdftotext_pages(pdf)]

@@ -116,6 +116,15 @@ def main():
         again = purge(site, cupsd)
         r3 = json.loads(again.communicate(timeout=60)[0])
         assert again.returncode == 0 and not r3['purged_jobs'], r3
+        # AnonymiseAfter: the owner, inactive for longer, becomes a pseudonym.
+        site.write_conf(['Watermark Off', 'HeldJobRetention 1d', 'DetailRetention 2s', 'AnonymiseAfter 1s',
+                         'SpoolDir %s' % cupsd.request_root])
+        time.sleep(2)
+        anon = purge(site, cupsd)
+        r4 = json.loads(anon.communicate(timeout=60)[0])
+        assert anon.returncode == 0 and r4['users_anonymised'] >= 1, r4
+        assert not site.events_for(OWNER), 'records still name the inactive user'
+        assert 'every record verifies' in site.cli('log', 'verify').stdout
         print('purge: old job and file gone, young and releasing kept, concurrent purges safe, details redacted')
     return 0
 

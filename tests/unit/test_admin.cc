@@ -108,3 +108,21 @@ TEST(Admin, PseudonymCannotStandInForARealName) {
   std::string why;
   EXPECT_NE(a.verify_chain(ks, why), 0);
 }
+
+TEST(Admin, InactiveUsersForAutomaticAnonymisation) {
+  TempDir d;
+  pgtest::make_site(d);
+  pg::AuditStore a(d / "audit.db", false);
+  auto k = pg::KeyStore(d / "keys").current();
+  append(a, k, "stamp", "alice", "t");
+  append(a, k, "auth-fail", "badge:1234", "");
+  append(a, k, "stamp", "Bob", "t");
+  EXPECT_TRUE(a.inactive_users(time(nullptr) - 60).empty());  // everyone was active a minute ago
+  auto later = a.inactive_users(time(nullptr) + 60);
+  EXPECT_EQ(later, (std::vector<std::string>{"alice", "bob"}));  // no badges, any case once
+  a.anonymise_user("alice");
+  EXPECT_EQ(a.inactive_users(time(nullptr) + 60), std::vector<std::string>{"bob"});  // pseudonyms are not users
+  auto cfg = pg::parse_config_text("AnonymiseAfter 365d\n", "x");
+  EXPECT_EQ(cfg.anonymise_after, 365LL * 86400);
+  EXPECT_EQ(pg::parse_config_text("AnonymiseAfter Never\n", "x").anonymise_after, 0);
+}
