@@ -287,7 +287,9 @@ void AuditStore::migrate() {
 long long AuditStore::append(AuditEvent ev, const Key& key) {
   if (ev.time_utc.empty()) ev.time_utc = utc_iso8601(time(nullptr));
   ev.chain_key_id = key.id;
-  std::string user_h = field_hash(key, "user", ev.user);
+  // Users are chained by their lower-cased name (LDAP uids ignore case), so one
+  // person has one pseudonym per key whatever the spelling.
+  std::string user_h = field_hash(key, "user", lower(ev.user));
   std::string host_h = field_hash(key, "host", ev.host);
   if (!ev.title_hidden) ev.title_h = field_hash(key, "title", ev.title);
   auto rh = sha256(ev.record);
@@ -362,7 +364,7 @@ long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
     const Key& key = it->second;
     auto rh = sha256(ev.record);
     bool blank = ev.redacted && ev.host.empty() && ev.record.empty() && ev.title.empty();
-    bool user_ok = field_hash(key, "user", ev.user) == user_h || (ev.redacted && ev.user == pseudonym_of(user_h));
+    bool user_ok = field_hash(key, "user", lower(ev.user)) == user_h || (ev.redacted && ev.user == pseudonym_of(user_h));
     bool fields_ok = user_ok &&
                      (blank || (field_hash(key, "host", ev.host) == host_h && hex(rh.data(), rh.size()) == record_h &&
                                 (ev.title_hidden || field_hash(key, "title", ev.title) == ev.title_h)));

@@ -220,7 +220,10 @@ AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
     // The user name is the uid RDN of the entry the badge belongs to.
     r.user = uid_of_dn(r.dn);
     r.ok = !r.user.empty();
-    if (!r.ok) r.message = "badge entry has no uid RDN";
+    if (!r.ok) {
+      r.message = "the badge's directory entry has no uid RDN";  // the directory's layout, not the user's fault
+      r.credentials = false;
+    }
   } catch (const Error& e) {
     r.message = e.what();
     r.credentials = false;

@@ -19,9 +19,24 @@ void quiet_poppler(const std::string&, void*) {}
 
 }  // namespace
 
-std::vector<std::string> find_codes(const std::string& text) {
+std::vector<std::string> find_codes(const std::string& raw) {
+  // Typographic dashes (U+2010 to U+2015, U+2212) as text extraction or OCR
+  // may give them become '-' first: std::regex works on bytes.
+  std::string text;
+  for (size_t i = 0; i < raw.size(); i++) {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(raw[k]); };
+    if (i + 2 < raw.size() && b(i) == 0xE2 && b(i + 1) == 0x80 && b(i + 2) >= 0x90 && b(i + 2) <= 0x95) {
+      text.push_back('-');
+      i += 2;
+    } else if (i + 2 < raw.size() && b(i) == 0xE2 && b(i + 1) == 0x88 && b(i + 2) == 0x92) {
+      text.push_back('-');
+      i += 2;
+    } else {
+      text.push_back(raw[i]);
+    }
+  }
   static const std::regex re(
-      R"((?:^|[^0-9A-Za-z])([0-9A-Za-z]{4}(?:[ \t]*[-\u2010\u2013 ][ \t]*[0-9A-Za-z]{4}){4}[ \t]*[- ][ \t]*[0-9A-Za-z])(?![0-9A-Za-z]))");
+      R"((?:^|[^0-9A-Za-z])([0-9A-Za-z]{4}(?:[ \t]*[- ][ \t]*[0-9A-Za-z]{4}){4}[ \t]*[- ][ \t]*[0-9A-Za-z])(?![0-9A-Za-z]))");
   std::vector<std::string> out;
   for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) out.push_back((*it)[1]);
   return out;

@@ -171,7 +171,7 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       if (o.dry_run) continue;
       AuditEvent ev;
       ev.event = "anonymise";
-      ev.user = pseudonym_of(field_hash(key, "user", u));
+      ev.user = pseudonym_of(field_hash(key, "user", lower(u)));
       ev.title_hidden = true;
       ev.detail = "inactive for AnonymiseAfter " + std::to_string(cfg.anonymise_after) + " s, by printguard purge";
       audit.append(ev, key);

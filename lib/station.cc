@@ -143,7 +143,7 @@ class Station {
   // authenticate_badge() - badge number looked up in LDAP, then the user's PIN;
   // failures count against both the badge and the user.
   bool authenticate_badge(const std::string& badge, const std::string& pin) {
-    std::string badge_key = "badge:" + badge.substr(0, 64);
+    std::string badge_key = lower("badge:" + badge.substr(0, 64));
     if (locked_out(badge_key)) return false;
     AuthResult r = ldap_find_badge(cfg_.ldap, badge);
     if (!r.ok) {

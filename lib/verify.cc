@@ -29,7 +29,7 @@ VerifyResult verify_code(const std::string& typed, AuditStore& audit, const KeyS
   r.event = *ev;
   if (ev->redacted) {
     r.status = VerifyStatus::Redacted;
-    r.message = "known code, but its record's details were removed by retention (DetailRetention): it can no longer be verified";
+    r.message = "known code, but its record's details were removed (DetailRetention or anonymisation): it can no longer be verified";
     return r;
   }
   r.status = VerifyStatus::Forged;

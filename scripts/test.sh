@@ -11,3 +11,10 @@ cd "$top/build"
 make -j"$(nproc)" check
 make -j"$(nproc)" distcheck >distcheck.log 2>&1 || { tail -50 distcheck.log; echo "make distcheck failed (see build/distcheck.log)"; exit 1; }
 echo "make distcheck: passed"
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+mkdir -p "$top/build-asan"
+cd "$top/build-asan"
+[ -f Makefile ] || ../configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var --enable-sanitizers >/dev/null
+make -j"$(nproc)" >/dev/null
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$(nproc)" check

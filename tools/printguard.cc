@@ -368,7 +368,7 @@ int cmd_user(const pg::Config& cfg, Args& a) {
   pg::AuditStore audit(cfg.audit_db, cfg.syslog);
   pg::KeyStore keys(cfg.key_dir);
   pg::Key key = keys.current();
-  std::string pseudonym = pg::pseudonym_of(pg::field_hash(key, "user", user));
+  std::string pseudonym = pg::pseudonym_of(pg::field_hash(key, "user", pg::lower(user)));
   // Recorded first, under the pseudonym: the trail never names the person again.
   pg::admin_event(audit, key, "anonymise", "user anonymised", pseudonym);
   int n = audit.anonymise_user(user);

@@ -126,3 +126,16 @@ TEST(Admin, InactiveUsersForAutomaticAnonymisation) {
   EXPECT_EQ(cfg.anonymise_after, 365LL * 86400);
   EXPECT_EQ(pg::parse_config_text("AnonymiseAfter Never\n", "x").anonymise_after, 0);
 }
+
+TEST(Admin, OnePseudonymPerPersonWhateverTheSpelling) {
+  TempDir d;
+  pgtest::make_site(d);
+  pg::AuditStore a(d / "audit.db", false);
+  auto k = pg::KeyStore(d / "keys").current();
+  for (auto u : {"alice", "Alice", "ALICE"}) append(a, k, "stamp", u, "t");
+  EXPECT_EQ(a.anonymise_user("alice"), 3);
+  std::string pseudo = pg::pseudonym_of(pg::field_hash(k, "user", "alice"));
+  for (auto& r : a.query({})) EXPECT_EQ(r.user, pseudo);
+  std::string why;
+  EXPECT_EQ(a.verify_chain(pg::KeyStore(d / "keys"), why), 0) << why;
+}

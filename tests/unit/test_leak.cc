@@ -99,3 +99,12 @@ TEST(Leak, PagesWithoutCodesAndUnreadableFiles) {
   EXPECT_THROW(pg::verify_pdf(pgtest::pdfgen_dir() + "/notpdf.pdf", a, ks), pg::Error);
   EXPECT_THROW(pg::verify_pdf(pgtest::pdfgen_dir() + "/encrypted-user-pw.pdf", a, ks), pg::Error);
 }
+
+TEST(Leak, TypographicDashesCountAsDashesAndControlBytesDoNot) {
+  // U+2010 hyphen, U+2013 en dash, U+2212 minus between the groups.
+  std::string t = "TST1\xe2\x80\x90" "ABCD\xe2\x80\x93" "EFGH\xe2\x88\x92" "JKMN-PQRS-T";
+  ASSERT_EQ(pg::find_codes(t).size(), 1u);
+  std::string canon;
+  EXPECT_EQ(pg::parse_code(pg::find_codes(t)[0], canon), pg::CodeStatus::BadCheck);  // parsed, only the check differs
+  EXPECT_TRUE(pg::find_codes("TST1\x10" "ABCD\x13" "EFGH-JKMN-PQRS-T").empty());
+}
