@@ -290,6 +290,16 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.release_timeout = static_cast<int>(parse_int(value, 5, 86400, "ReleaseTimeout"));
       } else if (k == "detailretention") {
         cfg.detail_retention = parse_duration(value, "DetailRetention");
+      } else if (k == "purgenotice") {
+        cfg.purge_notice = lower(trim(value)) == "off" ? 0 : parse_duration(value, "PurgeNotice");
+      } else if (k == "noticemaildomain") {
+        for (char c : value)
+          if (!isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') fail("NoticeMailDomain: not a domain name");
+        cfg.notice_domain = value;
+      } else if (k == "sendmailcommand") {
+        if (value.empty() || value[0] != '/' || value.find(' ') != std::string::npos)
+          fail("SendmailCommand: an absolute path to sendmail (no arguments)");
+        cfg.sendmail = value;
       } else if (k == "anonymiseafter" || k == "anonymizeafter") {
         cfg.anonymise_after = lower(trim(value)) == "never" ? 0 : parse_duration(value, "AnonymiseAfter");
       } else if (k == "requireallqueues") {

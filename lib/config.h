@@ -66,6 +66,9 @@ struct Config {
   int lockout_window = 900;      // ...within LockoutWindow seconds
   long long detail_retention = 90LL * 86400;  // DetailRetention: audit titles/hosts kept this long
   std::string spool_dir = "/var/spool/cups";  // SpoolDir: cupsd's RequestRoot
+  long long purge_notice = 0;       // PurgeNotice: mail owners this long before a purge (0 = off)
+  std::string notice_domain;        // NoticeMailDomain: owner "u" is mailed at u@domain
+  std::string sendmail = "/usr/sbin/sendmail";  // SendmailCommand
   long long anonymise_after = 0;    // AnonymiseAfter: anonymise users inactive this long (0 = never)
   bool require_all_queues = false;  // RequireAllQueues: every queue must use printguard
   LdapSettings ldap;

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -57,7 +59,47 @@ std::set<int> spool_job_ids(const std::string& spool) {
   return ids;
 }
 
+// send_mail() - pipe message to `sendmail -t -oi` (no shell); false on failure.
+bool send_mail(const std::string& sendmail, const std::string& message) {
+  int p[2];
+  if (pipe(p) != 0) return false;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return false;
+  }
+  if (pid == 0) {
+    dup2(p[0], STDIN_FILENO);
+    close(p[0]);
+    close(p[1]);
+    execl(sendmail.c_str(), "sendmail", "-t", "-oi", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(p[0]);
+  bool ok = write_all(p[1], message.data(), message.size());
+  close(p[1]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 }  // namespace
+
+std::string notice_message(const Config& cfg, const std::string& owner, int job_id, const std::string& queue,
+                           long long when) {
+  if (owner.empty() || owner.size() > 64 || cfg.notice_domain.empty()) return "";
+  for (char c : owner)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return "";  // no header injection
+  for (char c : queue)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "";
+  return "To: " + owner + "@" + cfg.notice_domain + "\nSubject: Your held print job " + std::to_string(job_id) +
+         " will be deleted\nContent-Type: text/plain; charset=utf-8\nAuto-Submitted: auto-generated\n\n"
+         "Your print job " + std::to_string(job_id) + " on printer " + queue + " is still waiting to be released.\n"
+         "It will be deleted after " + utc_iso8601(when) + " (UTC).\n\n"
+         "To print it, release it at the printer's release station before then.\n";
+}
 
 PurgeLock::PurgeLock(const Config& cfg, bool exclusive) {
   std::string path = state_dir(cfg) + "/purge.lock";
@@ -107,7 +149,32 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
     // Held since submission, or since its latest release (refused or
     // interrupted jobs are held again then).
     long long age = now - std::max(j.created, audit.last_event_time(j.uuid, "release"));
-    if (age < cfg.for_queue(j.queue).held_retention) continue;
+    long long retention = cfg.for_queue(j.queue).held_retention;
+    if (age < retention) {
+      // Optional notice, once per job, within PurgeNotice of the purge.
+      if (cfg.purge_notice > 0 && age >= retention - cfg.purge_notice && !audit.has_event(j.uuid, "notice")) {
+        std::string msg = notice_message(cfg, j.owner, j.id, j.queue, now + retention - age);
+        if (msg.empty()) {
+          rep.errors.push_back("job " + std::to_string(j.id) + ": no notice: owner has no safe mail address (NoticeMailDomain?)");
+        } else if (o.dry_run) {
+          rep.notices_sent++;
+        } else if (send_mail(cfg.sendmail, msg)) {
+          rep.notices_sent++;
+          AuditEvent ev;
+          ev.event = "notice";
+          ev.user = j.owner;
+          ev.queue = j.queue;
+          ev.job_id = j.id;
+          ev.job_uuid = j.uuid;
+          ev.title_hidden = true;
+          ev.detail = "purge notice mailed";
+          audit.append(ev, key);
+        } else {
+          rep.errors.push_back("job " + std::to_string(j.id) + ": " + cfg.sendmail + " failed to send the purge notice");
+        }
+      }
+      continue;
+    }
     if (audit.has_live_release(j.uuid, now)) {
       rep.kept_jobs.push_back(std::to_string(j.id) + " " + j.queue + " " + j.owner + ": being released");
       continue;
@@ -195,6 +262,7 @@ std::string purge_report_text(const PurgeReport& r) {
   s += "  releases removed:     " + std::to_string(r.releases_removed) + "\n";
   s += "  records redacted:     " + std::to_string(r.records_redacted) + "\n";
   s += "  users anonymised:     " + std::to_string(r.users_anonymised) + "\n";
+  s += "  notices mailed:       " + std::to_string(r.notices_sent) + "\n";
   for (auto& e : r.errors) s += "  error: " + printable(e) + "\n";
   return s;
 }
@@ -209,7 +277,8 @@ std::string purge_report_json(const PurgeReport& r) {
          ",\"kept_jobs\":" + list(r.kept_jobs) + ",\"spool_files_removed\":" + std::to_string(r.spool_files_removed) +
          ",\"releases_removed\":" + std::to_string(r.releases_removed) +
          ",\"records_redacted\":" + std::to_string(r.records_redacted) +
-         ",\"users_anonymised\":" + std::to_string(r.users_anonymised) + ",\"errors\":" + list(r.errors) + "}\n";
+         ",\"users_anonymised\":" + std::to_string(r.users_anonymised) + ",\"notices_sent\":" +
+         std::to_string(r.notices_sent) + ",\"errors\":" + list(r.errors) + "}\n";
 }
 
 }  // namespace pg

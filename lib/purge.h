@@ -23,6 +23,7 @@ struct PurgeReport {
   int releases_removed = 0;
   int records_redacted = 0;
   int users_anonymised = 0;
+  int notices_sent = 0;
   std::vector<std::string> errors;        // anything that failed: non-zero exit
   bool dry_run = false;
 };
@@ -30,6 +31,11 @@ struct PurgeReport {
 // run_purge() - one purge pass under the purge lock; throws Error if it cannot
 // start at all (no cupsd, no audit store).
 PurgeReport run_purge(const Config& cfg, const PurgeOptions& o);
+
+// notice_message() - the mail telling a job's owner it will be deleted at `when`;
+// empty if the owner's name cannot safely be a mail address.
+std::string notice_message(const Config& cfg, const std::string& owner, int job_id, const std::string& queue,
+                           long long when);
 
 // purge_report_text() / purge_report_json() - the summary for people and programs.
 std::string purge_report_text(const PurgeReport& r);

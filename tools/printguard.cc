@@ -301,7 +301,7 @@ int cmd_purge(const pg::Config& cfg, Args& a) {
   }
   auto r = pg::run_purge(cfg, o);
   bool something = !r.purged_jobs.empty() || r.spool_files_removed || r.records_redacted || r.users_anonymised ||
-                   !r.errors.empty();
+                   r.notices_sent || !r.errors.empty();
   if (json) std::cout << pg::purge_report_json(r);
   else if (!quiet || something) std::cout << pg::purge_report_text(r);
   return r.errors.empty() ? 0 : 1;

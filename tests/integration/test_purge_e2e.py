@@ -116,6 +116,28 @@ def main():
         again = purge(site, cupsd)
         r3 = json.loads(again.communicate(timeout=60)[0])
         assert again.returncode == 0 and not r3['purged_jobs'], r3
+        # PurgeNotice: the owner of a job near its purge is mailed once, by the
+        # local sendmail (a stand-in here that keeps what it is given).
+        mailbox = env.path / 'mailbox'
+        fake = env.path / 'sendmail'
+        fake.write_text('#!/bin/sh\n[ "$1 $2" = "-t -oi" ] || exit 64\ncat >> %s\necho "--" >> %s\n' % (mailbox, mailbox))
+        fake.chmod(0o755)
+        noticed = held('sec')
+        site.write_conf(['Watermark Off', 'HeldJobRetention 1h', 'PurgeNotice 3599s', 'NoticeMailDomain example.test',
+                         'SendmailCommand %s' % fake, 'SpoolDir %s' % cupsd.request_root])
+        time.sleep(2)
+        sent = []
+        for _ in range(2):
+            run = purge(site, cupsd)
+            rn = json.loads(run.communicate(timeout=60)[0])
+            assert run.returncode == 0, rn
+            sent.append(rn['notices_sent'])
+        mail = mailbox.read_text()
+        assert sent[0] >= 1 and sent[1] == 0, 'notices per run %s: not once per job' % sent
+        assert mail.count('Your print job %d on printer sec ' % noticed) == 1, mail
+        assert mail.count('To: %s@example.test' % OWNER) == sent[0] and 'will be deleted after' in mail, mail
+        assert cupsd.job_state(noticed) == 'pending-held', 'a noticed job was purged before its time'
+
         # AnonymiseAfter: the owner, inactive for longer, becomes a pseudonym.
         site.write_conf(['Watermark Off', 'HeldJobRetention 1d', 'DetailRetention 2s', 'AnonymiseAfter 1s',
                          'SpoolDir %s' % cupsd.request_root])

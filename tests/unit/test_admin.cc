@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "admin.h"
+#include "purge.h"
 #include "testutil.h"
 
 using pgtest::TempDir;
@@ -138,4 +139,17 @@ TEST(Admin, OnePseudonymPerPersonWhateverTheSpelling) {
   for (auto& r : a.query({})) EXPECT_EQ(r.user, pseudo);
   std::string why;
   EXPECT_EQ(a.verify_chain(pg::KeyStore(d / "keys"), why), 0) << why;
+}
+
+TEST(Admin, PurgeNoticesCannotInjectMailHeaders) {
+  pg::Config cfg;
+  cfg.notice_domain = "example.com";
+  std::string m = pg::notice_message(cfg, "alice", 42, "sec", 0);
+  EXPECT_EQ(m.rfind("To: alice@example.com\n", 0), 0u);
+  EXPECT_NE(m.find("job 42 on printer sec"), std::string::npos);
+  EXPECT_EQ(pg::notice_message(cfg, "alice\nBcc: all@example.com", 1, "sec", 0), "");
+  EXPECT_EQ(pg::notice_message(cfg, "a@evil.com", 1, "sec", 0), "");
+  EXPECT_EQ(pg::notice_message(cfg, "alice", 1, "sec\r\nBcc: x", 0), "");
+  pg::Config none;
+  EXPECT_EQ(pg::notice_message(none, "alice", 1, "sec", 0), "");  // no NoticeMailDomain
 }

@@ -96,3 +96,13 @@ TEST(Config, DurationsAndRetention) {
   EXPECT_EQ(c.for_queue("other").held_retention, 4 * 3600);
   EXPECT_EQ(error_of("HeldJobRetention soon\n").rfind("/etc/pg.conf:1: HeldJobRetention", 0), 0u);
 }
+
+TEST(Config, PurgeNoticeSettings) {
+  auto c = pg::parse_config_text("PurgeNotice 1h\nNoticeMailDomain example.com\nSendmailCommand /usr/lib/sendmail\n", "x");
+  EXPECT_EQ(c.purge_notice, 3600);
+  EXPECT_EQ(c.notice_domain, "example.com");
+  EXPECT_EQ(c.sendmail, "/usr/lib/sendmail");
+  EXPECT_EQ(pg::parse_config_text("PurgeNotice Off\n", "x").purge_notice, 0);
+  EXPECT_EQ(error_of("NoticeMailDomain evil.com>\n").rfind("/etc/pg.conf:1: NoticeMailDomain", 0), 0u);
+  EXPECT_EQ(error_of("SendmailCommand sendmail -t\n").rfind("/etc/pg.conf:1: SendmailCommand", 0), 0u);
+}
