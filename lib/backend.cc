@@ -1,6 +1,7 @@
 // backend.cc - the printguard hold/release backend.
 #include "backend.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cups/cups.h>
 #include <csignal>
@@ -117,8 +118,11 @@ std::vector<std::string> neutral_job_args(const std::vector<std::string>& argv) 
     std::string name = opts[i].name;
     if (name == "document-name-supplied" || name == "job-name" || name == "document-name") continue;
     out += (out.empty() ? "" : " ") + name + "=";
+    // Backslash-escape everything but plain characters, so cupsParseOptions()
+    // in the real backend reads back exactly this value: no white space that
+    // splits options, no quote, no '{' that opens a collection.
     for (char c : std::string(opts[i].value ? opts[i].value : "")) {
-      if (c == ' ' || c == '\\' || c == '\'' || c == '"' || c == '\t') out.push_back('\\');
+      if (!isalnum(static_cast<unsigned char>(c)) && !strchr("-._:/@+,%=", c)) out.push_back('\\');
       out.push_back(c);
     }
   }

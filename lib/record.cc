@@ -32,6 +32,10 @@ bool decode_record(const std::string& bytes, SignedRecord& r) {
     if (!get_field(bytes, pos, x)) return false;
   if (pos != bytes.size() || f[0] != kRecordLabel || f[1] != "1") return false;
   if (f[10].size() != 32 || (f[11] != "title" && f[11] != "title-hmac")) return false;
+  // Only the encoder's own spelling of numbers: "042" or " 3" would decode to
+  // the same record from different bytes.
+  for (int i : {4, 9})
+    if (!canonical_number(f[i])) return false;
   try {
     r.version = 1;
     r.key_id = f[2];

@@ -32,6 +32,10 @@ bool decode_release(const std::string& bytes, Release& r) {
   for (auto& x : f)
     if (!get_field(bytes, pos, x)) return false;
   if (pos != bytes.size() || f[0] != kLabel || f[1] != "1") return false;
+  // Only what encode_release() writes: canonical numbers, a lower-case queue.
+  for (int i : {4, 7, 8})
+    if (!canonical_number(f[i])) return false;
+  if (f[6] != lower(f[6])) return false;
   try {
     r.version = 1;
     r.key_id = f[2];

@@ -196,6 +196,13 @@ std::string read_file(const std::string& path, size_t max_bytes) {
   return data;
 }
 
+bool canonical_number(const std::string& s) {
+  if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 void put_field(std::string& out, const std::string& v) {
   uint32_t n = static_cast<uint32_t>(v.size());
   out.push_back(static_cast<char>(n >> 24));

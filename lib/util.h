@@ -56,6 +56,10 @@ long long parse_date(std::string_view s, bool end_of_day = false);
 // read_file() - whole file, with a size limit; throws Error.
 std::string read_file(const std::string& path, size_t max_bytes = 64u << 20);
 
+// canonical_number() - whether s is a non-negative decimal as std::to_string
+// writes it (no sign, spaces or leading zeros).
+bool canonical_number(const std::string& s);
+
 // put_field() - append a 4-byte big-endian length and the bytes (the canonical
 // encoding of signed records, releases and audit chain links).
 void put_field(std::string& out, const std::string& v);
