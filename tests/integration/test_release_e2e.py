@@ -178,6 +178,13 @@ def test_release_prints_only_that_job(r, j, k):
     r.settle(2)
     expect(r.cupsd.job_state(k) == 'pending-held', 'releasing job A released job B')
     expect(len(r.p1.received_files()) == 1, 'more than one document printed')
+    # The owner restarts the printed job (its document is kept): held, not printed again.
+    r.cupsd.wait_job(j, 'completed', timeout=30)
+    res = r.owner_cmd(['lp', '-i', str(j), '-H', 'restart'])
+    expect(res.returncode == 0, 'stock policy lets the owner restart: %s' % res.stderr)
+    r.cupsd.wait_job(j, 'pending-held', timeout=60)
+    r.settle(2)
+    expect(len(r.p1.received_files()) == 1, 'a restarted job printed again without a release')
 
 
 def test_printer_errors(r, k):
