@@ -497,10 +497,10 @@ def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
         for t in tools:
             if t.name == "cat":
                 continue
-            a = results[("text-10000p", t.name)][0]
-            b = results[("text-1000p", t.name)][0]
-            lines.append("- %s%s: %.2f s / %.2f s = %.1f" % (
-                "**" if t.name == pg else "", t.name + ("**" if t.name == pg else ""), a, b, a / b))
+            big, small = results[("text-10000p", t.name)], results[("text-1000p", t.name)]
+            lines.append("- %s%s: wall %.2f s / %.2f s = %.1f; CPU %.2f s / %.2f s = %.1f" % (
+                "**" if t.name == pg else "", t.name + ("**" if t.name == pg else ""),
+                big[0], small[0], big[0] / small[0], big[2], small[2], big[2] / small[2]))
     else:
         lines.append("- not measured (--quick skips the 10 000-page input)")
     lines.append("")

@@ -99,6 +99,16 @@ long long parse_duration(const std::string& v, const std::string& what) {
   return parse_int(t, 1, 3650LL * 86400 / unit, what + " (a number with an optional s, m, h or d)") * unit;
 }
 
+long long parse_size(const std::string& v, const std::string& what) {
+  std::string t = lower(trim(v));
+  long long unit = 1;
+  if (!t.empty() && (t.back() == 'k' || t.back() == 'm' || t.back() == 'g')) {
+    unit = t.back() == 'k' ? 1024 : t.back() == 'm' ? 1024 * 1024 : 1024LL * 1024 * 1024;
+    t.pop_back();
+  }
+  return parse_int(t, 1, (1LL << 42) / unit, what + " (bytes, or a number with K, M or G)") * unit;
+}
+
 bool apply_queue_option(QueueSettings& s, const std::string& name, const std::string& value) {
   auto n = lower(name);
   if (n == "watermark") s.mode = parse_mode(value);
@@ -149,6 +159,12 @@ bool apply_queue_option(QueueSettings& s, const std::string& name, const std::st
     auto v = lower(trim(value));
     if (v != "allow" && v != "refuse") throw Error("UnqueriedPrinters: expected Allow or Refuse");
     s.send_unqueried = v == "allow";
+  } else if (n == "maxpages") {
+    s.max_pages = parse_int(value, 1, 100000000, "MaxPages");
+  } else if (n == "maxdocumentsize") {
+    s.max_document_bytes = parse_size(value, "MaxDocumentSize");
+  } else if (n == "maxpagecontent") {
+    s.max_content_bytes = parse_size(value, "MaxPageContent");
   } else if (n == "heldjobretention") {
     s.held_retention = parse_duration(value, "HeldJobRetention");
   } else if (n == "releasegroup") {

@@ -31,6 +31,9 @@ struct QueueSettings {
   bool hide_titles = false;
   bool repair_damaged = false;  // print PDFs that qpdf had to repair
   std::set<std::string> user_options;  // printguard-* job options users may set
+  long long max_pages = 100000;                // MaxPages: larger documents are refused
+  long long max_document_bytes = 2LL << 30;    // MaxDocumentSize
+  long long max_content_bytes = 256LL << 20;   // MaxPageContent: decoded content of one page
 
   // Printer-state gate (printguard backend). Reasons match on their base keyword
   // (without -report/-warning/-error); any "-error" reason always blocks.
@@ -95,6 +98,9 @@ Config parse_config_text(const std::string& text, const std::string& name);
 
 // user_option_names() - the job options (without "printguard-") UserOptions may allow.
 const std::vector<std::string>& user_option_names();
+
+// parse_size() - "4096", "512K", "256M", "2G" to bytes; throws Error.
+long long parse_size(const std::string& v, const std::string& what);
 
 // parse_duration() - "90", "90s", "15m", "4h", "30d" to seconds; throws Error.
 long long parse_duration(const std::string& v, const std::string& what);

@@ -63,10 +63,26 @@ std::string cm(const M& m) {
          format_number(m.e) + " " + format_number(m.f);
 }
 
+// Pl_Limit - passes data on, but throws Error past a byte limit (decompression bombs).
+class Pl_Limit : public Pipeline {
+ public:
+  Pl_Limit(Pipeline* to, long long limit) : Pipeline("printguard limit", to), limit_(limit) {}
+  void write(unsigned char const* data, size_t len) override {
+    seen_ += static_cast<long long>(len);
+    if (seen_ > limit_)
+      throw Error("a page's content decodes to more than " + std::to_string(limit_) + " bytes (MaxPageContent)");
+    getNext()->write(data, len);
+  }
+  void finish() override { getNext()->finish(); }
+
+ private:
+  long long limit_, seen_ = 0;
+};
+
 // page_as_form() - a new form XObject holding the page's current content and
 // resources. A single content stream is copied with its raw (still encoded) data;
 // several are concatenated.
-QPDFObjectHandle page_as_form(QPDF& pdf, QPDFPageObjectHelper& page, const Box& media) {
+QPDFObjectHandle page_as_form(QPDF& pdf, QPDFPageObjectHelper& page, const Box& media, long long max_content) {
   auto po = page.getObjectHandle();
   auto contents = po.getKey("/Contents");
   QPDFObjectHandle fx;
@@ -74,7 +90,8 @@ QPDFObjectHandle page_as_form(QPDF& pdf, QPDFPageObjectHelper& page, const Box& 
     fx = contents.copyStream();
   } else {
     Pl_Buffer buf("page contents");
-    page.pipeContents(&buf);
+    Pl_Limit limit(&buf, max_content);
+    page.pipeContents(&limit);
     buf.finish();
     auto b = buf.getBufferSharedPointer();
     fx = QPDFObjectHandle::newStream(&pdf, std::string(reinterpret_cast<const char*>(b->getBuffer()), b->getSize()));
@@ -169,6 +186,8 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     dh.pushInheritedAttributesToPage();
     auto pages = dh.getAllPages();
     if (pages.empty()) throw Error("the PDF has no pages");
+    if (static_cast<long long>(pages.size()) > s.max_pages)
+      throw Error("the PDF has " + std::to_string(pages.size()) + " pages, more than MaxPages " + std::to_string(s.max_pages));
     res.pages = static_cast<int>(pages.size());
 
     auto font = pdf.makeIndirectObject(QPDFObjectHandle::parse(
@@ -194,7 +213,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
 
       // The original content becomes a form XObject: whatever graphics state it
       // leaves behind (unbalanced q/Q, cm, clip) ends with the XObject.
-      auto fx = page_as_form(pdf, page, media);
+      auto fx = page_as_form(pdf, page, media, s.max_content_bytes);
 
       std::vector<std::string> lines;
       std::string text = text_for_page(i, res.pages);

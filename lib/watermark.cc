@@ -48,14 +48,21 @@ class TempFile {
   int fd_ = -1;
 };
 
-// copy_fd() - copy everything from in to out, hashing it if st is given.
-bool copy_fd(int in, int out, crypto_hash_sha256_state* st) {
+// copy_fd() - copy everything from in to out (at most `limit` bytes: beyond it
+// fail with EFBIG), hashing it if st is given.
+bool copy_fd(int in, int out, crypto_hash_sha256_state* st, long long limit = -1) {
   char buf[1 << 16];
+  long long total = 0;
   for (;;) {
     ssize_t n = read(in, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     if (n == 0) return true;
+    total += n;
+    if (limit >= 0 && total > limit) {
+      errno = EFBIG;
+      return false;
+    }
     if (st) crypto_hash_sha256_update(st, reinterpret_cast<unsigned char*>(buf), static_cast<size_t>(n));
     if (out >= 0 && !write_all(out, buf, static_cast<size_t>(n))) return false;
   }
@@ -185,12 +192,27 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   try {
     if (input.empty()) {
       spool = std::make_unique<TempFile>();
-      if (!copy_fd(in_fd, spool->fd(), nullptr)) throw Error(std::string("cannot spool the document: ") + strerror(errno));
+      // Bounded: a document larger than MaxDocumentSize never fills the disk.
+      if (!copy_fd(in_fd, spool->fd(), nullptr, s.max_document_bytes))
+        throw Error(errno == EFBIG ? "the document is larger than MaxDocumentSize " + std::to_string(s.max_document_bytes) +
+                                         " bytes; nothing printed"
+                                   : std::string("cannot spool the document: ") + strerror(errno));
       input = spool->path();
     }
   } catch (const Error& e) {
     log_error(e.what());
     return 1;
+  }
+
+  struct stat in_st;
+  if (stat(input.c_str(), &in_st) == 0 && in_st.st_size > s.max_document_bytes) {
+    std::string why = "the document is " + std::to_string(in_st.st_size) + " bytes, larger than MaxDocumentSize " +
+                      std::to_string(s.max_document_bytes);
+    if (s.mode == WatermarkMode::Required) {
+      log_error("job stopped, nothing printed: " + why);
+      return 1;
+    }
+    log_warning(why);
   }
 
   if (s.mode == WatermarkMode::Off) {

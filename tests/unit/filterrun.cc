@@ -1,5 +1,6 @@
 // filterrun.cc - run the watermark filter function in-process for tests, with
 // stdout and stderr captured through files.
+#include <csignal>
 #include <fcntl.h>
 
 #include <thread>
@@ -26,6 +27,7 @@ FilterRun run_filter(const std::string& conf, const std::string& queue, const st
   std::thread feeder;
   int p[2] = {-1, -1};
   if (via_stdin) {
+    signal(SIGPIPE, SIG_IGN);
     if (pipe(p) != 0) abort();
     in_fd = p[0];
     std::string data = slurp(input_file);
@@ -35,8 +37,10 @@ FilterRun run_filter(const std::string& conf, const std::string& queue, const st
     });
   }
   r.status = pg::run_watermark_filter(argv, in_fd, out);
-  if (feeder.joinable()) feeder.join();
+  // Close our read end first: a filter that stopped reading must not leave the
+  // feeder blocked on a full pipe (it gets EPIPE, as cupsd's upstream filter would).
   if (p[0] >= 0) close(p[0]);
+  if (feeder.joinable()) feeder.join();
   dup2(saved_err, 2);
   close(saved_err);
   close(err);

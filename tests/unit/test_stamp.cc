@@ -4,6 +4,10 @@
 #include <regex>
 #include <sstream>
 
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFWriter.hh>
+
 #include "stamp.h"
 #include "testutil.h"
 
@@ -295,4 +299,39 @@ TEST(Stamp, HiddenTitlesRemoveTitleMetadata) {
   TempDir d2;
   auto kept = stamp(d2, "latin1-title.pdf");
   EXPECT_NE(pgtest::run("pdfinfo '" + kept + "'").find("R\xc3\xa9sum\xc3\xa9"), std::string::npos);
+}
+
+TEST(Stamp, DecompressionBombsAreRefused) {
+  // A page whose content is an array of streams that inflate to 64 MiB of
+  // white space: decoding stops at MaxPageContent.
+  TempDir d;
+  std::string bomb = d / "bomb.pdf";
+  {
+    QPDF pdf;
+    pdf.emptyPDF();
+    auto font = pdf.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"));
+    std::vector<QPDFObjectHandle> parts;
+    for (int i = 0; i < 2; i++) parts.push_back(QPDFObjectHandle::newStream(&pdf, std::string(32 << 20, ' ')));
+    parts.push_back(QPDFObjectHandle::newStream(&pdf, "BT /F1 12 Tf 72 720 Td (bomb) Tj ET"));
+    auto page = pdf.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 612 792] >>"));
+    page.replaceKey("/Contents", QPDFObjectHandle::newArray(parts));
+    page.replaceKey("/Resources", QPDFObjectHandle::parse("<< >>"));
+    page.getKey("/Resources").replaceKey("/Font", QPDFObjectHandle::newDictionary());
+    page.getKey("/Resources").getKey("/Font").replaceKey("/F1", font);
+    QPDFPageDocumentHelper(pdf).addPage(QPDFPageObjectHelper(page), false);
+    QPDFWriter w(pdf, bomb.c_str());
+    w.setCompressStreams(true);
+    w.write();
+  }
+  ASSERT_LT(pgtest::slurp(bomb).size(), 1u << 20);  // small on disk
+  pg::QueueSettings s;
+  s.max_content_bytes = 8 << 20;
+  try {
+    pg::stamp_pdf(bomb, d / "out.pdf", s, [](int, int) { return std::string("x"); });
+    FAIL() << "the bomb was stamped";
+  } catch (const pg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("MaxPageContent"), std::string::npos) << e.what();
+  }
+  s.max_content_bytes = 256 << 20;  // the default lets an honest large page through
+  EXPECT_NO_THROW(pg::stamp_pdf(bomb, d / "out2.pdf", s, [](int, int) { return std::string("x"); }));
 }

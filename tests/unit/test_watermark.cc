@@ -232,3 +232,21 @@ TEST(Watermark, UsersCannotWeakenARequiredWatermark) {
     expect_fail_closed(pgtest::run_filter(conf, "q1", args, pdf("simple.pdf")), "printguard keygen");
   }
 }
+
+TEST(Watermark, ResourceLimitsFailClosed) {
+  TempDir d;
+  auto conf = pgtest::make_site(d, "MaxPages 999\n");
+  expect_fail_closed(pgtest::run_filter(conf, "q1", kArgs, pdf("pages-1000.pdf")), "more than MaxPages 999");
+  TempDir d2;
+  auto conf2 = pgtest::make_site(d2, "MaxDocumentSize 200\n");
+  expect_fail_closed(pgtest::run_filter(conf2, "q1", kArgs, pdf("simple.pdf")), "MaxDocumentSize 200");
+  // From a pipe, spooling itself stops at the limit (even where stamping is optional).
+  TempDir d3;
+  auto conf3 = pgtest::make_site(d3, "MaxDocumentSize 200\nWatermark On\n");
+  auto r = pgtest::run_filter(conf3, "q1", kArgs, pdf("pages-1000.pdf"), true);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out.size(), 0u);
+  EXPECT_NE(r.err.find("larger than MaxDocumentSize"), std::string::npos) << r.err;
+  EXPECT_EQ(pg::parse_size("256M", "x"), 256LL << 20);
+  EXPECT_THROW(pg::parse_size("lots", "x"), pg::Error);
+}
