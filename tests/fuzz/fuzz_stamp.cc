@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1u << 20)) return 0;  // bound the cost: qpdf work grows with the file
   const std::string in = work_dir() + "/in.pdf", out = work_dir() + "/out.pdf";
   FILE* f = fopen(in.c_str(), "wb");
-  if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+  if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
     perror("fuzz_stamp: cannot write the input");
     abort();
   }

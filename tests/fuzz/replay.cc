@@ -90,7 +90,9 @@ int main(int argc, char** argv) {
       continue;
     }
     try {
-      LLVMFuzzerTestOneInput(data.data(), data.size());
+      // Like libFuzzer, never pass a null pointer, even for an empty input.
+      static const uint8_t empty = 0;
+      LLVMFuzzerTestOneInput(data.empty() ? &empty : data.data(), data.size());
     } catch (const pg::Error&) {
       // A clean error, merely one the target did not catch itself.
     } catch (const std::exception& e) {
