@@ -123,11 +123,11 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
   AuditStore audit(cfg.audit_db, cfg.syslog);
   PurgeLock lock(cfg, true);  // one purge at a time; no release while we purge
 
-  // record() - one audit record of a purge action.
-  auto record = [&](const std::string& detail, const CupsJob* j) {
+  // record() - one audit record (purge, notice) of this run, about a job or not.
+  auto record = [&](const std::string& event, const std::string& detail, const CupsJob* j) {
     if (o.dry_run) return;
     AuditEvent ev;
-    ev.event = "purge";
+    ev.event = event;
     ev.title_hidden = true;
     ev.detail = detail;
     if (j) {
@@ -160,15 +160,7 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
           rep.notices_sent++;
         } else if (send_mail(cfg.sendmail, msg)) {
           rep.notices_sent++;
-          AuditEvent ev;
-          ev.event = "notice";
-          ev.user = j.owner;
-          ev.queue = j.queue;
-          ev.job_id = j.id;
-          ev.job_uuid = j.uuid;
-          ev.title_hidden = true;
-          ev.detail = "purge notice mailed";
-          audit.append(ev, key);
+          record("notice", "purge notice mailed", &j);
         } else {
           rep.errors.push_back("job " + std::to_string(j.id) + ": " + cfg.sendmail + " failed to send the purge notice");
         }
@@ -185,7 +177,7 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       continue;
     }
     // Recorded before it happens, like every admin action.
-    record("held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
+    record("purge", "held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
                std::to_string(cfg.for_queue(j.queue).held_retention) + " s)", &j);
     try {
       cancel_job(j.id, true);
@@ -221,7 +213,7 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
         rep.spool_files_removed++;
       } else if (unlink(f.c_str()) == 0) {
         rep.spool_files_removed++;
-        record("spool file of finished job " + std::to_string(id) + " removed", nullptr);
+        record("purge", "spool file of finished job " + std::to_string(id) + " removed", nullptr);
       } else {
         rep.errors.push_back("cannot remove " + f + ": " + strerror(errno));
       }
@@ -246,7 +238,7 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
     }
   }
   if (!o.dry_run && (rep.releases_removed || rep.records_redacted))
-    record(std::to_string(rep.records_redacted) + " record(s) redacted (DetailRetention " +
+    record("purge", std::to_string(rep.records_redacted) + " record(s) redacted (DetailRetention " +
                std::to_string(cfg.detail_retention) + " s), " + std::to_string(rep.releases_removed) +
                " expired release(s) removed",
            nullptr);
