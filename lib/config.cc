@@ -325,6 +325,10 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.spool_dir = value;
       } else if (k == "stationprinter") {
         cfg.station_printer = trim(value);
+      } else if (k == "releaseauth") {
+        auto v = lower(trim(value));
+        if (v != "ldap" && v != "pam") fail("ReleaseAuth: expected LDAP or PAM");
+        cfg.release_pam = v == "pam";
       } else if (k == "lockoutfailures") {
         cfg.lockout_failures = static_cast<int>(parse_int(value, 1, 1000, "LockoutFailures"));
       } else if (k == "lockoutwindow") {

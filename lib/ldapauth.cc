@@ -231,6 +231,31 @@ AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge) {
   return r;
 }
 
+AuthResult ldap_find_user(const LdapSettings& l, const std::string& user) {
+  AuthResult r;
+  r.user = user;
+  if (!valid_input(user, 256)) {
+    r.message = "invalid user name";
+    return r;
+  }
+  try {
+    Conn c(l);
+    service_bind(c, l);
+    std::string why;
+    r.dn = find_one(c, l, l.user_filter, user, why);
+    if (r.dn.empty()) {
+      r.message = why;
+      return r;
+    }
+    std::string uid = uid_of_dn(r.dn);
+    if (!uid.empty()) r.user = uid;
+    r.ok = true;
+  } catch (const Error& e) {
+    r.message = e.what();
+  }
+  return r;
+}
+
 bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, const std::string& user,
                     std::string& why) {
   try {

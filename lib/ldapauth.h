@@ -29,6 +29,11 @@ AuthResult ldap_authenticate(const LdapSettings& l, const std::string& user, con
 // ok is false if no single user carries it.
 AuthResult ldap_find_badge(const LdapSettings& l, const std::string& badge);
 
+// ldap_find_user() - the directory entry of a user name (found with the service
+// account and LDAPUserFilter), without a password: for checks after PAM
+// authenticated the user. ok is false if no single entry matches.
+AuthResult ldap_find_user(const LdapSettings& l, const std::string& user);
+
 // ldap_is_member() - whether the user is a member of group_dn: group_attribute
 // lists member DNs (member, uniqueMember) or, for memberUid, user names.
 bool ldap_is_member(const LdapSettings& l, const std::string& group_dn, const std::string& dn, const std::string& user,

@@ -18,7 +18,8 @@
 #include "keys.h"
 #include "ldapauth.h"
 #include "log.h"
-#include "pin.h"
+#include "pamlogin.h"
+#include "pinauth.h"
 #include "purge.h"
 #include "release.h"
 #include "util.h"
@@ -49,6 +50,9 @@ std::string read_line(const std::string& prompt, bool secret) {
 
 namespace {
 
+// kPamService - the PAM service of ReleaseAuth PAM.
+const char* const kPamService = "printguard";
+
 // Station - one session at a release station.
 class Station {
  public:
@@ -64,6 +68,7 @@ class Station {
     if (o_.printer.empty()) throw Error("no printer for this station: use -d QUEUE or set StationPrinter");
     InnerDevice dev = parse_device_uri(queue_device_uri(o_.printer));
     if (dev.findme) throw Error("station printer " + o_.printer + " is a Find-Me queue; bind the station to a real printer queue");
+    gate_ = std::make_unique<AuthGate>(cfg_, *audit_, key_, AuthSite{o_.printer, "", "station " + o_.printer});
 
     if (o_.user.empty() && o_.badge.empty()) {
       // A badge reader types digits and Enter; a person types a name.
@@ -73,7 +78,9 @@ class Station {
     }
     bool badge = !o_.badge.empty();
     std::string secret = read_line(o_.secret_from_stdin ? "" : badge ? "PIN: " : "Password: ", true);
-    bool ok = badge ? authenticate_badge(o_.badge, secret) : authenticate(o_.user, secret);
+    bool ok = cfg_.release_pam ? authenticate_pam(badge ? o_.badge : o_.user, badge, secret)
+              : badge          ? authenticate_badge(o_.badge, secret)
+                               : authenticate(o_.user, secret);
     sodium_memzero(secret.data(), secret.size());
     if (!ok) return 1;
 
@@ -111,60 +118,100 @@ class Station {
  private:
   // authenticate() - LDAP password check with lockout; audited either way.
   bool authenticate(const std::string& user, const std::string& password) {
-    if (locked_out(user)) return false;
+    if (gate_->locked_out(user)) return deny_locked_out();
     AuthResult r = ldap_authenticate(cfg_.ldap, user, password);
     if (!r.ok) {
       std::cout << "denied: " << (r.message == "wrong password" || r.message == "unknown user" ? "wrong user name or password" : r.message) << "\n";
-      fail(r, user, r.message);
+      // Credential failures count for lockout (auth-fail); directory or TLS trouble does not (auth-error).
+      gate_->record(r.credentials ? "auth-fail" : "auth-error", r.message, user);
       return false;
     }
     dn_ = r.dn;
     o_.user = r.user;  // the directory's uid, not what was typed
-    record("auth-ok", nullptr, "ldap password", lower(r.user));
+    gate_->record("auth-ok", "ldap password", r.user);
     std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
     return true;
   }
 
-  // locked_out() - whether `who` (a user, or "badge:N") has too many recent failures.
-  // Lockout counts per lower-cased name: LDAP matches uid case-insensitively.
-  bool locked_out(const std::string& who) {
-    if (audit_->recent_failures(lower(who), time(nullptr) - cfg_.lockout_window) < cfg_.lockout_failures) return false;
+  // deny_locked_out() - tell a locked-out user (the gate recorded it); returns false.
+  bool deny_locked_out() {
     std::cout << "denied: too many failed attempts; try again later\n";
-    record("auth-error", nullptr, "locked out", lower(who));
-    return true;
+    return false;
   }
 
-  // fail() - record a denied authentication: credential failures count for
-  // lockout (auth-fail), directory or TLS trouble does not (auth-error).
-  void fail(const AuthResult& r, const std::string& who, const std::string& detail) {
-    record(r.credentials ? "auth-fail" : "auth-error", nullptr, detail, lower(who));
-  }
-
-  // authenticate_badge() - badge number looked up in LDAP, then the user's PIN;
-  // failures count against both the badge and the user.
+  // authenticate_badge() - badge number looked up in LDAP, then the user's PIN
+  // (AuthGate::badge_pin, shared with pam_printguard).
   bool authenticate_badge(const std::string& badge, const std::string& pin) {
-    std::string badge_key = lower("badge:" + badge.substr(0, 64));
-    if (locked_out(badge_key)) return false;
-    AuthResult r = ldap_find_badge(cfg_.ldap, badge);
-    if (!r.ok) {
-      std::cout << "denied: " << (r.message == "unknown badge" ? "wrong badge or PIN" : r.message) << "\n";
-      fail(r, badge_key, r.message);
+    PinResult r = gate_->badge_pin(badge, pin);
+    if (!r.user.empty()) o_.user = r.user;
+    switch (r.status) {
+      case PinStatus::Ok:
+        dn_ = r.dn;
+        std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
+        return true;
+      case PinStatus::LockedOut:
+        return deny_locked_out();
+      case PinStatus::UnknownBadge:
+        std::cout << "denied: wrong badge or PIN\n";
+        return false;
+      case PinStatus::Denied:
+        std::cout << "denied: " << (r.user.empty() ? r.message : "wrong badge or PIN") << "\n";
+        return false;
+      default:
+        std::cout << "denied: " << r.message << "\n";
+        return false;
+    }
+  }
+
+  // authenticate_pam() - ReleaseAuth PAM: PAM service "printguard" for the name
+  // typed (a badge number is passed as it is, for pam_printguard to map), with
+  // the station's own lockout around it; each attempt recorded once.
+  bool authenticate_pam(const std::string& name, bool badge, const std::string& secret) {
+    badge = badge || is_badge_name(name, BadgeMode::Auto);
+    std::string who = badge ? badge_key(name) : name;
+    if (!valid_login_name(name)) {
+      std::cout << "denied: " << (badge ? "wrong badge or PIN" : "wrong user name or password") << "\n";
+      gate_->record("auth-fail", badge ? "invalid badge number" : "invalid user name", who);
       return false;
     }
-    o_.user = r.user;
-    if (locked_out(r.user)) return false;
-    std::string hash = audit_->pin_of(r.user);
-    if (hash.empty() || !pin_verify(hash, pin)) {
-      std::cout << "denied: wrong badge or PIN\n";
-      std::string why = hash.empty() ? "no PIN set (printguard pin set " + r.user + ")" : "wrong PIN";
-      record("auth-fail", nullptr, why, badge_key);
-      record("auth-fail", nullptr, why + " with badge", lower(r.user));
+    if (gate_->locked_out(who)) return deny_locked_out();
+    long long mark = newest_record();
+    std::string tty;
+    if (isatty(STDIN_FILENO) && ttyname(STDIN_FILENO)) tty = ttyname(STDIN_FILENO);
+    PamLogin p = pam_login(kPamService, name, secret, tty);
+    for (auto& m : p.shown) std::cout << m << "\n";
+    if (!p.ok) {
+      if (p.too_many) std::cout << "denied: too many failed attempts; try again later\n";
+      else if (p.credentials) std::cout << "denied: " << (badge ? "wrong badge or PIN" : "wrong user name or password") << "\n";
+      else std::cout << "denied: PAM " << p.stage << ": " << p.message << "\n";
+      // pam_printguard records its own failures; the others' are the station's to record.
+      if (!pam_module_recorded(mark))
+        gate_->record(p.credentials ? "auth-fail" : "auth-error", "PAM " + p.stage + ": " + p.message, who);
       return false;
     }
-    dn_ = r.dn;
-    record("auth-ok", nullptr, "badge + PIN", lower(r.user));
-    std::cout << "authenticated as " << printable(r.user) << " at " << printable(o_.printer) << "\n";
+    o_.user = p.user;  // PAM_USER as PAM left it (pam_printguard maps a badge to its uid)
+    gate_->record("auth-ok", std::string("PAM service ") + kPamService, p.user);
+    std::cout << "authenticated as " << printable(p.user) << " at " << printable(o_.printer) << "\n";
     return true;
+  }
+
+  // newest_record() - id of the newest audit record, or 0.
+  long long newest_record() {
+    AuditQuery q;
+    q.limit = 1;
+    auto v = audit_->query(q);
+    return v.empty() ? 0 : v[0].id;
+  }
+
+  // pam_module_recorded() - whether pam_printguard recorded a failure after record `mark`.
+  bool pam_module_recorded(long long mark) {
+    AuditQuery q;
+    q.after_id = mark;
+    q.limit = 1000;
+    for (auto& e : audit_->query(q))
+      if ((e.event == "auth-fail" || e.event == "auth-error") && e.detail.find("[PAM service ") != std::string::npos)
+        return true;
+    return false;
   }
 
   // held_jobs() - the user's held jobs on this station's queue and on Find-Me queues.
@@ -200,6 +247,11 @@ class Station {
     const QueueSettings& qs = cfg_.for_queue(dest);
     if (!qs.release_group.empty()) {
       std::string why;
+      if (dn_.empty() && lower(cfg_.ldap.group_attribute) != "memberuid") {
+        // Authenticated through PAM: the group lists DNs, so find the user's.
+        AuthResult f = ldap_find_user(cfg_.ldap, o_.user);
+        if (f.ok) dn_ = f.dn;
+      }
       if (!ldap_is_member(cfg_.ldap, qs.release_group, dn_, o_.user, why)) {
         std::cout << "job " << j.id << ": not released: " << why << "\n";
         record("release-denied", &j, why);
@@ -281,6 +333,7 @@ class Station {
   KeyStore keys_;
   Key key_;
   std::unique_ptr<AuditStore> audit_;
+  std::unique_ptr<AuthGate> gate_;
   std::string dn_;
 };
 

@@ -7,6 +7,7 @@ PACKAGES="
 build-essential autoconf automake pkg-config
 libcups2-dev libcupsfilters-dev libqpdf-dev libpoppler-cpp-dev libldap-dev
 libsodium-dev libpam0g-dev libsqlite3-dev
+libpam-wrapper libpamtest0-dev
 cmake libgtest-dev python3 sqlite3
 cups cups-daemon cups-client cups-bsd cups-ipp-utils cups-filters
 poppler-utils qpdf ghostscript fonts-urw-base35
