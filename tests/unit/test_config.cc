@@ -106,3 +106,11 @@ TEST(Config, PurgeNoticeSettings) {
   EXPECT_EQ(error_of("NoticeMailDomain evil.com>\n").rfind("/etc/pg.conf:1: NoticeMailDomain", 0), 0u);
   EXPECT_EQ(error_of("SendmailCommand sendmail -t\n").rfind("/etc/pg.conf:1: SendmailCommand", 0), 0u);
 }
+
+TEST(Config, ReleaseAuth) {
+  EXPECT_FALSE(pg::parse_config_text("", "x").release_pam);
+  EXPECT_TRUE(pg::parse_config_text("ReleaseAuth PAM\n", "x").release_pam);
+  EXPECT_FALSE(pg::parse_config_text("ReleaseAuth pam\nReleaseAuth ldap\n", "x").release_pam);
+  EXPECT_EQ(error_of("ReleaseAuth kerberos\n").rfind("/etc/pg.conf:1: ReleaseAuth: expected LDAP or PAM", 0), 0u);
+  EXPECT_EQ(error_of("<Queue q>\nReleaseAuth PAM\n</Queue>\n").rfind("/etc/pg.conf:2: unknown directive", 0), 0u);
+}
