@@ -1,6 +1,8 @@
 // test_pinauth.cc - unit tests for the authentication shared by printguard
 // release and pam_printguard: lockout, case folding, PINs, fail-closed errors.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "pin.h"
@@ -252,4 +254,35 @@ TEST(PinAuth, LockedOutBadgeIsRefusedBeforeTheDirectory) {
   auto r = l.run(s.options(pg::BadgeMode::Always), "77", "4711");
   EXPECT_EQ(r.status, pg::PinStatus::LockedOut) << r.message;
   EXPECT_EQ(l.asked, 0);
+}
+
+TEST(PinAuth, WritesNothingOnStdoutOrStderr) {
+  // pam_printguard runs inside other programs (login, sshd): only pam_syslog may speak.
+  Site s("Syslog Yes\n");
+  s.set_pin("alice", "4711");
+  std::string out = s.dir / "out.txt";
+  fflush(stdout);
+  fflush(stderr);
+  int saved1 = dup(1), saved2 = dup(2);
+  int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  Login l;
+  l.run(s.options(), "alice", "4711");
+  l.run(s.options(), "alice", "0000");
+  l.run(s.options(), "1004", "4711");  // a badge without a directory
+  l.run(s.options(), "bob", "4711");
+  pg::PinLoginOptions bad;
+  bad.config = "/nonexistent/printguard.conf";
+  l.run(bad, "alice", "4711");
+  fflush(stdout);
+  fflush(stderr);
+  dup2(saved1, 1);
+  dup2(saved2, 2);
+  close(saved1);
+  close(saved2);
+  close(fd);
+  EXPECT_EQ(pgtest::slurp(out), "");
+  EXPECT_EQ(l.logged.size(), 3u) << "auth-ok, auth-fail and auth-error went to the log callback instead";
 }
