@@ -74,7 +74,8 @@ class Rig:
         asan = os.environ.get('ASAN_OPTIONS', '')
         self.pam_env = {
             'LD_PRELOAD': wrapper, 'PAM_WRAPPER': '1', 'PAM_WRAPPER_SERVICE_DIR': str(services),
-            'PAM_WRAPPER_DISABLE_DEEPBIND': '1',  # RTLD_DEEPBIND does not mix with ASan
+            # RTLD_DEEPBIND does not mix with ASan; pam_wrapper 1.1.4 reads the UID_ name.
+            'PAM_WRAPPER_DISABLE_DEEPBIND': '1', 'UID_WRAPPER_DISABLE_DEEPBIND': '1',
             'ASAN_OPTIONS': (asan + ':' if asan else '') + 'verify_asan_link_order=0'}
 
     def submit(self, user, queue='sec1'):

@@ -299,9 +299,11 @@ int main(int argc, char** argv) {
   write_services(Paths());
   setenv("PAM_WRAPPER", "1", 1);
   setenv("PAM_WRAPPER_SERVICE_DIR", (top + "/services").c_str(), 1);
-  // RTLD_DEEPBIND does not mix with the sanitizers; the ASan runtime must
-  // also accept pam_wrapper ahead of it in LD_PRELOAD.
+  // RTLD_DEEPBIND does not mix with the sanitizers (pam_wrapper 1.1.4 reads
+  // the variable as UID_WRAPPER_..., later versions as PAM_WRAPPER_...); the
+  // ASan runtime must also accept pam_wrapper ahead of it in LD_PRELOAD.
   setenv("PAM_WRAPPER_DISABLE_DEEPBIND", "1", 1);
+  setenv("UID_WRAPPER_DISABLE_DEEPBIND", "1", 1);
   std::string preload = env_or("LD_PRELOAD", "");
   setenv("LD_PRELOAD", (wrapper + (preload.empty() ? "" : " " + preload)).c_str(), 1);
   std::string asan = env_or("ASAN_OPTIONS", "");
