@@ -4,7 +4,8 @@ filters, a read-only or full file system), cupsd stopped while a release
 station waits, slapd frozen or gone during authentication, ippeveprinter
 killed mid-job. Nothing prints that was not released and stamped, no held job
 is lost, and each fault gives a clear error. (A missing key on a Required
-queue is covered by test_watermark_e2e.py.)"""
+queue's filter is covered by test_watermark_e2e.py; here the station and
+the backend.)"""
 
 import errno
 import grp
@@ -229,6 +230,30 @@ def test_audit_store_unwritable(r):
     expect('every record verifies' in chain, chain)
 
 
+def test_key_missing(r):
+    """The signing key file gone: the station refuses, a resumed job is not sent; the job survives for later."""
+    j = r.submit()
+    n = r.printed()
+    key = r.site.keys / 'TEST.key'
+    key.rename(r.site.keys / 'TEST.key.away')
+    mark = r.cupsd.log_mark()
+    code, out = r.release('--all')
+    expect(code == 4 and str(key) in out and 'printguard keygen' in out, 'station without a key: %d %s' % (code, out))
+    r.cupsd.run(['lp', '-i', str(j), '-H', 'resume'])  # root may; the chain runs without a key
+    state = stopped_by_filter(r, 'sec', j)
+    time.sleep(1)
+    expect(state in ('pending-held', 'processing-stopped', 'pending') and r.printed() == n,
+           'job %d %s without a key; printed %d' % (j, state, r.printed() - n))
+    log = r.cupsd.error_log(mark)
+    expect('printguard: job held: ' in log and str(key) in log, 'the backend did not say why:\n%s' % r.cupsd.job_log(j)[-3000:])
+    (r.site.keys / 'TEST.key.away').rename(key)
+    restart(r, 'sec', j)
+    r.cupsd.wait_job(j, 'pending-held', timeout=60)
+    code, out = r.release('--job', str(j))
+    expect(code == 0 and 'printed' in out, 'release with the key back: %d %s' % (code, out))
+    r.printer.wait_files(n + 1, timeout=30)
+
+
 def test_cupsd_stopped_during_release(r):
     """cupsd stops while the station waits: the station says so; after a restart the job is held, printed at most once."""
     j = r.submit()
@@ -321,12 +346,13 @@ def main():
     with h.TestEnv('faults') as env:
         r = Rig(env)
         test_audit_store_unwritable(r)
+        test_key_missing(r)
         test_printer_killed_mid_job(r)
         test_cupsd_stopped_during_release(r)
         test_slapd_frozen(r)
         chain = r.site.cli('log', 'verify').stdout
         expect('every record verifies' in chain, chain)
-        print('faults: audit store unwritable, full or read-only; printer killed mid-job; cupsd stopped '
+        print('faults: audit store unwritable, full or read-only; key file missing; printer killed mid-job; cupsd stopped '
               'during a release; slapd frozen or gone: nothing printed unreleased or unstamped, clear errors')
     return 0
 
