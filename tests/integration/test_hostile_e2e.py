@@ -89,7 +89,7 @@ def clean_text(b, what):
 
 def shown(value):
     """How printable() shows a value: \\xNN for bytes it escapes, \\\\ for a backslash."""
-    out, i = '', 0
+    out = ''
     t = value.decode('utf-8', 'surrogateescape')
     for c in t:
         o = ord(c)
@@ -131,16 +131,16 @@ class Rig:
         self.cupsd.run(['lpadmin', '-p', 'sec', '-v', 'printguard:%s' % self.p2.uri])
         self.pdf = h.make_pdf(env.path / 'doc.pdf', pages=1, text='hostile test page')
 
-    def submit(self, queue, user, title):
-        """Print-Job over TCP as user with job-name title (bytes); return (job id, IPP response)."""
+    def submit(self, queue, user, title, must=True):
+        """Print-Job over TCP as user with job-name title (bytes); return (job id or None, IPP response)."""
         ipp = h.IppClient('127.0.0.1', self.cupsd.port, user=user)
         r = ipp.request('Print-Job', '/printers/%s' % queue, [
             (h.T_URI, 'printer-uri', 'ipp://localhost/printers/%s' % queue),
             (h.T_MIME, 'document-format', 'application/pdf'), (h.T_NAME, 'job-name', title)],
             data=self.pdf.read_bytes())
         jobs = r.group(h.TAG_JOB)
-        expect(jobs and jobs[0].get('job-id'), 'Print-Job as %r: 0x%04x %s' % (user, r.status, r.status_message()))
-        return jobs[0]['job-id'], r
+        expect(not must or (jobs and jobs[0].get('job-id')), 'Print-Job as %r: 0x%04x %s' % (user, r.status, r.status_message()))
+        return (jobs[0].get('job-id') if jobs else None), r
 
     def cli(self, *args, stdin=b'', check=True):
         """printguard -c CONF ARGS with byte arguments; return (status, stdout bytes, stderr bytes)."""
@@ -154,19 +154,22 @@ class Rig:
 
 
 def cups_filters_names(r):
-    """Record what cupsd makes of values it rejects; the jobs still print, as Untitled / anonymous."""
-    jobs = []
+    """Record what cupsd makes of values it rejects (CUPS 2.4.2: the job prints as Untitled / by anonymous,
+    see the module doc); a CUPS that refuses such jobs outright is fine too. Return how many printed."""
+    printed = 0
     for name, v in CUPS_REJECTS.items():
-        jid, resp = r.submit('wm', OWNER, v)
-        jobs.append((jid, 'title'))
-        expect('Bad job-name value' in resp.status_message(), '%s: cupsd accepted the job-name as is' % name)
-        expect(r.cupsd.job_attrs(jid)['job-name'] in ('Untitled', ['Untitled']) or
-               'Untitled' in r.cupsd.job_attrs(jid)['job-name'], name)
-        if name != 'long4000':
-            jid, _ = r.submit('wm', v, b'user ' + name.encode())
-            owner = r.cupsd.job_attrs(jid)['job-originating-user-name']
-            expect(owner == 'anonymous', '%s: cupsd made the owner %r' % (name, owner))
-    return len(CUPS_REJECTS) * 2 - 1
+        for user, title in ((OWNER, v), (v, b'user ' + name.encode())):
+            jid, resp = r.submit('wm', user, title, must=False)
+            if jid is None:
+                print('note: cupsd refused a job with %s %s: %s' % ('user' if user == v else 'title', name, resp.status_message()))
+                continue
+            printed += 1
+            a = r.cupsd.job_attrs(jid)
+            names = a['job-name'] if isinstance(a['job-name'], list) else [a['job-name']]
+            expect(user == v or 'Untitled' in names, '%s: cupsd kept job-name %r' % (name, names))
+            expect(user != v or a['job-originating-user-name'] == 'anonymous',
+                   '%s: cupsd made the owner %r' % (name, a['job-originating-user-name']))
+    return printed
 
 
 def stamp_lines(path):
