@@ -19,12 +19,23 @@ namespace pg {
 
 namespace {
 
+// sys_reason() - " (the system's reason)" after an I/O, open, full-disk or
+// read-only error (a full disk shows as "disk I/O error (No space left on device)").
+std::string sys_reason(sqlite3* db) {
+  int rc = db ? sqlite3_errcode(db) & 0xff : 0, e = db ? sqlite3_system_errno(db) : 0;
+  bool io = rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_READONLY;
+  return io && e ? std::string(" (") + strerror(e) + ")" : std::string();
+}
+
+// db_error() - SQLite's message for the last error, with sys_reason().
+std::string db_error(sqlite3* db) { return (db ? sqlite3_errmsg(db) : "out of memory") + sys_reason(db); }
+
 // Stmt - a prepared statement, finalized on scope exit.
 class Stmt {
  public:
   Stmt(sqlite3* db, const std::string& sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK)
-      throw Error(std::string("audit store: ") + sqlite3_errmsg(db));
+      throw Error("audit store: " + db_error(db));
   }
   ~Stmt() { sqlite3_finalize(st_); }
   void bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
@@ -38,7 +49,7 @@ class Stmt {
     int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw Error(std::string("audit store: ") + sqlite3_errmsg(db_));
+    throw Error("audit store: " + db_error(db_));
   }
   std::string text(int c) {
     auto p = sqlite3_column_blob(st_, c);
@@ -190,7 +201,7 @@ AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path
     throw Error("no audit store at " + path + " (nothing has been recorded yet, or AuditDB points elsewhere)");
   int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    std::string msg = db_error(db_);
     sqlite3_close(db_);
     db_ = nullptr;
     throw Error("cannot open audit store " + path + ": " + msg +
@@ -224,6 +235,7 @@ void AuditStore::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errmsg(db_);
+    msg += sys_reason(db_);
     sqlite3_free(err);
     throw Error(msg);
   }

@@ -312,7 +312,14 @@ int run_backend(const std::vector<std::string>& argv) {
 
   std::string buf, fault;
   bool canceled = false;
-  time_t last_poll = time(nullptr);
+  time_t last_poll = time(nullptr), stopped_at = 0;
+  int unanswered = 0;
+  // stop_child() - a fault: SIGTERM the real backend (it cancels the device job).
+  auto stop_child = [&](const std::string& why) {
+    fault = why;
+    kill(pid, SIGTERM);
+    stopped_at = time(nullptr);
+  };
   bool open_pipe = true;
   while (open_pipe) {
     if (g_sigterms && !canceled) canceled = true;
@@ -332,22 +339,27 @@ int run_backend(const std::vector<std::string>& argv) {
           buf.erase(0, nl + 1);
           write_all(STDERR_FILENO, line.data(), line.size());  // relay STATE/ATTR/INFO... as is
           auto b = blocking_reasons(parse_state_line(line), qs.blocking_reasons);
-          if (!b.empty() && fault.empty()) {
-            fault = "printer reported " + b.front() + " while printing";
-            kill(pid, SIGTERM);  // the ipp backend cancels the job on the device
-          }
+          if (!b.empty() && fault.empty()) stop_child("printer reported " + b.front() + " while printing");
         }
       }
     }
-    // Poll the printer too: not every backend reports the device's state.
+    // Poll the printer too: not every backend reports the device's state. A
+    // printer that stops answering (switched off, crashed) has not printed the
+    // job: the real backend would wait for it, reconnect later, find no such
+    // job and report success.
     if (fault.empty() && queryable_scheme(dev.scheme) && time(nullptr) - last_poll >= 2) {
       last_poll = time(nullptr);
       auto st = query_printer_state(dev.uri, 2);
+      unanswered = st.answered ? 0 : unanswered + 1;
       auto b = st.answered ? blocking_reasons(st.reasons, qs.blocking_reasons) : std::vector<std::string>{};
-      if (!b.empty()) {
-        fault = "printer reported " + b.front() + " while printing";
-        kill(pid, SIGTERM);
-      }
+      if (!b.empty()) stop_child("printer reported " + b.front() + " while printing");
+      else if (unanswered >= 3) stop_child("printer stopped answering while printing (" + st.error + ")");
+    }
+    // A real backend that does not stop within 15 s of SIGTERM (a cancel to a
+    // dead printer) is killed.
+    if (stopped_at && time(nullptr) - stopped_at > 15) {
+      kill(pid, SIGKILL);
+      stopped_at = 0;
     }
   }
   if (!buf.empty()) write_all(STDERR_FILENO, buf.data(), buf.size());  // a last line without '\n'

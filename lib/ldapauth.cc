@@ -4,9 +4,15 @@
 #include <ldap.h>
 #include <sodium.h>
 
-#include <cstdlib>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "util.h"
 
@@ -14,11 +20,62 @@ namespace pg {
 
 namespace {
 
+// Watchdog - shuts the LDAP socket down once a deadline passes. libldap's TLS
+// handshake has no timeout of its own: against a server that accepts the
+// connection but never answers (frozen, overloaded) it spins for ever.
+class Watchdog {
+ public:
+  explicit Watchdog(int seconds) : thread_([this, seconds] {
+    std::unique_lock<std::mutex> lk(m_);
+    if (cv_.wait_for(lk, std::chrono::seconds(seconds), [this] { return done_; })) return;
+    fired_ = true;
+    if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);  // libldap's reads fail: the operation ends
+  }) {}
+  ~Watchdog() { stop(); }
+  // stop() - end the watch (before the connection is closed).
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // fired() - whether the deadline passed.
+  bool fired() {
+    std::lock_guard<std::mutex> lk(m_);
+    return fired_;
+  }
+  // on_connect() / on_close() - libldap connection callbacks: the socket to watch.
+  static int on_connect(LDAP*, Sockbuf* sb, LDAPURLDesc*, struct sockaddr*, struct ldap_conncb* ctx) {
+    auto* w = static_cast<Watchdog*>(ctx->lc_arg);
+    ber_socket_t fd = -1;
+    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd);
+    std::lock_guard<std::mutex> lk(w->m_);
+    if (w->fired_) return -1;  // past the deadline: no new connection either
+    w->fd_ = fd;
+    return 0;
+  }
+  static void on_close(LDAP*, Sockbuf*, struct ldap_conncb* ctx) {
+    auto* w = static_cast<Watchdog*>(ctx->lc_arg);
+    std::lock_guard<std::mutex> lk(w->m_);
+    w->fd_ = -1;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int fd_ = -1;
+  bool done_ = false, fired_ = false;
+  std::thread thread_;  // last: starts once the rest is ready
+};
+
 // Conn - one LDAP connection with TLS set up and verified; unbound on scope exit.
+// All its operations together take at most three times LDAPTimeout.
 class Conn {
  public:
   // Conn() - connect to the URIs in order (libldap fails over), StartTLS if asked.
-  explicit Conn(const LdapSettings& l) {
+  explicit Conn(const LdapSettings& l) : timeout_(l.timeout), watchdog_(3 * l.timeout) {
     // Never read /etc/ldap/ldap.conf or ~/.ldaprc: they could weaken TLS.
     setenv("LDAPNOINIT", "1", 1);
     if (l.uris.empty()) throw Error("no LDAPURI configured");
@@ -32,6 +89,10 @@ class Conn {
     if (!l.ca_file.empty()) ldap_set_option(nullptr, LDAP_OPT_X_TLS_CACERTFILE, l.ca_file.c_str());
     ldap_set_option(nullptr, LDAP_OPT_X_TLS_NEWCTX, &zero);
     if (ldap_initialize(&ld_, list.c_str()) != LDAP_SUCCESS || !ld_) throw Error("invalid LDAPURI " + printable(list));
+    cb_.lc_add = Watchdog::on_connect;
+    cb_.lc_del = Watchdog::on_close;
+    cb_.lc_arg = &watchdog_;
+    ldap_set_option(ld_, LDAP_OPT_CONNECT_CB, &cb_);
     ldap_set_option(ld_, LDAP_OPT_PROTOCOL_VERSION, &v3);
     ldap_set_option(ld_, LDAP_OPT_NETWORK_TIMEOUT, &tv);
     ldap_set_option(ld_, LDAP_OPT_TIMEOUT, &tv);
@@ -45,18 +106,27 @@ class Conn {
     if (!all_tls) {
       if (!l.start_tls) throw Error("refusing LDAP without TLS: use ldaps:// URIs or LDAPStartTLS Yes");
       int rc = ldap_start_tls_s(ld_, nullptr, nullptr);
+      check_deadline();
       if (rc != LDAP_SUCCESS) throw Error(std::string("LDAP StartTLS failed: ") + ldap_err2string(rc) + detail());
     }
   }
   ~Conn() {
+    watchdog_.stop();
     if (ld_) ldap_unbind_ext_s(ld_, nullptr, nullptr);
   }
-  // bind() - simple bind; returns the LDAP result code.
+  // bind() - simple bind; returns the LDAP result code (throws Error past the deadline).
   int bind(const std::string& dn, const std::string& pw) {
     struct berval cred;
     cred.bv_val = const_cast<char*>(pw.data());
     cred.bv_len = pw.size();
-    return ldap_sasl_bind_s(ld_, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    int rc = ldap_sasl_bind_s(ld_, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    check_deadline();
+    return rc;
+  }
+  // check_deadline() - throw Error if the watchdog cut the connection.
+  void check_deadline() {
+    if (watchdog_.fired())
+      throw Error("the LDAP server did not answer within " + std::to_string(3 * timeout_) + " s (3 x LDAPTimeout)");
   }
   // detail() - libldap's diagnostic message, if any.
   std::string detail() {
@@ -72,6 +142,7 @@ class Conn {
     char* attrs[] = {const_cast<char*>("1.1"), nullptr};
     int rc = ldap_search_ext_s(ld_, base.c_str(), scope, filter.c_str(), attrs, 0, nullptr, nullptr, nullptr, 2, &res);
     std::unique_ptr<LDAPMessage, int (*)(LDAPMessage*)> guard(res, ldap_msgfree);
+    check_deadline();
     if (rc != LDAP_SUCCESS && rc != LDAP_SIZELIMIT_EXCEEDED && rc != LDAP_NO_SUCH_OBJECT)
       throw Error(std::string("LDAP search failed: ") + ldap_err2string(rc) + detail());
     std::vector<std::string> dns;
@@ -86,6 +157,9 @@ class Conn {
 
  private:
   LDAP* ld_ = nullptr;
+  int timeout_;
+  Watchdog watchdog_;
+  struct ldap_conncb cb_ {};
 };
 
 // uid_of_dn() - the value of a leading uid=... RDN, or "" if the DN has none.

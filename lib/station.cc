@@ -277,13 +277,19 @@ class Station {
   // report_outcome() - wait for the job to print or be held again, and say which.
   bool report_outcome(const CupsJob& j, long long mark) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o_.wait);
+    int lost = 0;
     while (std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       CupsJob now;
       try {
         now = get_job(j.id);
-      } catch (const Error&) {
-        break;
+        lost = 0;
+      } catch (const Error& e) {
+        if (++lost < 5) continue;
+        // cupsd stopped or crashed: the job may or may not have printed.
+        std::cout << "job " << j.id << ": released, but lost contact with CUPS (" << printable(e.what())
+                  << "); whether it printed is unknown: check lpstat -o and the printer before releasing it again\n";
+        return false;
       }
       if (now.state == 9) {
         std::cout << "job " << j.id << ": printed on " << printable(j.queue) << "\n";
@@ -294,14 +300,24 @@ class Station {
         return false;
       }
       if (now.state == 4) {
-        AuditQuery q;
-        q.job_uuid = j.uuid;
-        q.after_id = mark;
-        for (auto& e : audit_->query(q))
-          if (e.event == "refuse" || e.event == "interrupted" || e.event == "bypass" || e.event == "hold") {
-            std::cout << "job " << j.id << ": not printed, still held: " << printable(e.detail) << "\n";
-            return false;
-          }
+        // Held again: only the backend does that. Its reason is in the audit
+        // store or, if it could not write there, in the job's state message.
+        std::string why;
+        try {
+          AuditQuery q;
+          q.job_uuid = j.uuid;
+          q.after_id = mark;
+          for (auto& e : audit_->query(q))
+            if (why.empty() && (e.event == "refuse" || e.event == "interrupted" || e.event == "bypass" || e.event == "hold"))
+              why = e.detail;
+          // Whatever release is left must not print the job later, unattended.
+          audit_->spend_releases(j.uuid);
+        } catch (const Error& e) {
+          log_error(std::string("audit store: ") + e.what());
+        }
+        if (why.empty()) why = now.state_message.empty() ? "held again by the printguard backend" : now.state_message;
+        std::cout << "job " << j.id << ": not printed, still held: " << printable(why) << "\n";
+        return false;
       }
     }
     std::cout << "job " << j.id << ": released; still being sent to the printer\n";

@@ -114,15 +114,33 @@ bool unhex(std::string_view s, std::vector<unsigned char>& out) {
   return true;
 }
 
-// utf8_len() - length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+// utf8_len() - length of the valid, shortest-form UTF-8 sequence at s[i], or 0
+// if invalid (overlong forms, surrogates and values past U+10FFFF included).
 static size_t utf8_len(std::string_view s, size_t i) {
   auto c = static_cast<unsigned char>(s[i]);
   size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; k++)
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  if (n == 2 && c < 0xC2) return 0;  // overlong
+  if (n == 1) return 1;
+  auto c1 = static_cast<unsigned char>(s[i + 1]);
+  if (n == 2 && c < 0xC2) return 0;                                  // overlong
+  if (n == 3 && c == 0xE0 && c1 < 0xA0) return 0;                    // overlong
+  if (n == 3 && c == 0xED && c1 >= 0xA0) return 0;                   // UTF-16 surrogate
+  if (n == 4 && (c > 0xF4 || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))) return 0;  // overlong, > U+10FFFF
   return n;
+}
+
+// hidden_control() - whether the valid sequence at s[i] (length n) is a C1
+// control (U+0080-U+009F: U+009B is a terminal's CSI), a line or paragraph
+// separator (U+2028, U+2029) or a bidirectional override, embedding or isolate
+// (U+202A-U+202E, U+2066-U+2069), which can make text display other than it reads.
+static bool hidden_control(std::string_view s, size_t i, size_t n) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (n == 2) return b(0) == 0xC2 && b(1) < 0xA0;
+  if (n != 3 || b(0) != 0xE2) return false;
+  if (b(1) == 0x80) return b(2) >= 0xA8 && b(2) <= 0xAE;
+  return b(1) == 0x81 && b(2) >= 0xA6 && b(2) <= 0xA9;
 }
 
 std::string printable(std::string_view s) {
@@ -135,11 +153,14 @@ std::string printable(std::string_view s) {
       snprintf(buf, sizeof buf, c == '\\' ? "\\\\" : "\\x%02x", c);
       r += buf;
       i++;
-    } else if (n == 0) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\x%02x", c);
-      r += buf;
-      i++;
+    } else if (n == 0 || hidden_control(s, i, n)) {
+      // Every byte of it shown as \xNN: invalid UTF-8 never reaches the output.
+      for (size_t k = 0; k < (n ? n : 1); k++) {
+        char buf[8];
+        snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i + k]));
+        r += buf;
+      }
+      i += n ? n : 1;
     } else {
       r.append(s.substr(i, n));
       i += n;

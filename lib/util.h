@@ -43,8 +43,9 @@ inline std::string hex(const std::vector<unsigned char>& v) { return hex(v.data(
 // unhex() - decode hex; returns false on bad input.
 bool unhex(std::string_view s, std::vector<unsigned char>& out);
 
-// printable() - the string with control characters and invalid UTF-8 shown as \xNN,
-// for log lines and terminal output (never lets a newline through).
+// printable() - the string with control characters (C0, DEL, C1), invalid or
+// overlong UTF-8, line separators and bidi overrides shown as \xNN and '\' as
+// "\\", for log lines and terminal output: valid UTF-8, one line, read as shown.
 std::string printable(std::string_view s);
 
 // utc_iso8601() - time as "YYYY-MM-DDTHH:MM:SSZ".

@@ -156,6 +156,16 @@ TEST(Audit, SyslogLineEscapesFields) {
   EXPECT_EQ(pg::audit_line(e).find("t\\\"x"), std::string::npos);
 }
 
+TEST(Audit, SyslogLineFieldsCannotMerge) {
+  // A user ending in a backslash and one faking a field: each value stays in its quotes.
+  auto e = event("eve\\", 7);
+  e.queue = "q\" user=\"root";
+  e.title = "%s %n \xe2\x80\xae\xc2\x9b";
+  std::string line = pg::audit_line(e);
+  EXPECT_NE(line.find(" user=\"eve\\\\\" queue=\"q\\\" user=\\\"root\" "), std::string::npos) << line;
+  EXPECT_NE(line.find(" title=\"%s %n \\xe2\\x80\\xae\\xc2\\x9b\""), std::string::npos) << line;
+}
+
 TEST(Audit, RedactionBlanksDetailsKeepsCountsAndTheChain) {
   TempDir d;
   pg::KeyStore ks(d / "keys");

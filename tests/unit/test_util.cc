@@ -31,6 +31,27 @@ TEST(Util, PrintableNeverLetsANewlineThrough) {
   EXPECT_EQ(pg::printable("back\\slash"), "back\\\\slash");
 }
 
+TEST(Util, PrintableIsValidUtf8ThatReadsAsShown) {
+  // Overlong forms, surrogates and values past U+10FFFF are invalid UTF-8: every byte escaped.
+  EXPECT_EQ(pg::printable("ov\xc0\xaf"), "ov\\xc0\\xaf");
+  EXPECT_EQ(pg::printable("ov\xe0\x80\xaf"), "ov\\xe0\\x80\\xaf");
+  EXPECT_EQ(pg::printable("ov\xf0\x80\x80\xaf"), "ov\\xf0\\x80\\x80\\xaf");
+  EXPECT_EQ(pg::printable("sur\xed\xa0\x80"), "sur\\xed\\xa0\\x80");
+  EXPECT_EQ(pg::printable("big\xf4\x90\x80\x80"), "big\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(pg::printable("big\xf5\x80\x80\x80"), "big\\xf5\\x80\\x80\\x80");
+  // The largest valid forms pass.
+  EXPECT_EQ(pg::printable("\xed\x9f\xbf \xef\xbf\xbd \xf4\x8f\xbf\xbf \xf0\x9f\x96\xa8"),
+            "\xed\x9f\xbf \xef\xbf\xbd \xf4\x8f\xbf\xbf \xf0\x9f\x96\xa8");
+  // C1 controls (U+009B is CSI), line separators and bidi overrides are escaped.
+  EXPECT_EQ(pg::printable("c1 \xc2\x9b" "31m"), "c1 \\xc2\\x9b" "31m");
+  EXPECT_EQ(pg::printable("nbsp\xc2\xa0"), "nbsp\xc2\xa0");
+  EXPECT_EQ(pg::printable("rlo \xe2\x80\xae" "fdp.exe"), "rlo \\xe2\\x80\\xae" "fdp.exe");
+  EXPECT_EQ(pg::printable("ls\xe2\x80\xa8x"), "ls\\xe2\\x80\\xa8x");
+  EXPECT_EQ(pg::printable("iso\xe2\x81\xa6x\xe2\x81\xa9"), "iso\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");
+  EXPECT_EQ(pg::printable("dash\xe2\x80\x94"), "dash\xe2\x80\x94");
+  EXPECT_EQ(pg::printable("trunc\xe2\x80"), "trunc\\xe2\\x80");
+}
+
 TEST(Util, Dates) {
   EXPECT_EQ(pg::utc_iso8601(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(pg::parse_date("1970-01-02"), 86400);
