@@ -11,7 +11,8 @@ libpam-wrapper libpamtest0-dev
 cmake libgtest-dev python3 sqlite3
 cups cups-daemon cups-client cups-bsd cups-ipp-utils cups-filters
 poppler-utils qpdf ghostscript fonts-urw-base35
-slapd ldap-utils openssl
+slapd ldap-utils openssl groff-base
+dpkg-dev debhelper fakeroot lintian
 "
 
 missing=""

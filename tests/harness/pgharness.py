@@ -632,10 +632,14 @@ class TestEnv:
 
 
 def _install_program(src, dest, mode):
-    """Copy a program into a private ServerBin dir, root-owned, with mode."""
+    """Copy a program into a private ServerBin dir, root-owned, with mode;
+    mode None links to it instead, so its own (installed) mode counts."""
     dest = pathlib.Path(dest)
     if dest.is_symlink() or dest.exists():
         dest.unlink()
+    if mode is None:
+        dest.symlink_to(pathlib.Path(src).resolve())
+        return dest
     shutil.copyfile(src, dest)
     os.chown(dest, 0, 0)
     dest.chmod(mode)
@@ -683,9 +687,11 @@ class Cupsd:
                  extra_conf=(), max_hold_time=None, name='cupsd', start=True):
         """Write the config and private ServerBin; start unless start=False.
 
-        filters: paths (or (path, name)) copied into ServerBin/filter, 0755.
+        filters: paths (or (path, name) / (path, name, mode)) copied into
+        ServerBin/filter, 0755; mode None links to the file instead.
         backends: paths, or (path, mode) / (path, mode, name); mode 0700 makes
-        cupsd run the backend as root, 0755 as lp.
+        cupsd run the backend as root, 0755 as lp; mode None links to the
+        file, keeping its own mode (an installed backend).
         setenv: {VAR: value} written as SetEnv lines (seen by filters/backends).
         """
         self.env = env
@@ -707,8 +713,8 @@ class Cupsd:
         self.ipp = IppClient(unix_path=self.socket)
         self._make_server_bin()
         for f in filters:
-            path, fname = (f, None) if isinstance(f, (str, os.PathLike)) else f
-            self.install_filter(path, fname)
+            f = (f,) if isinstance(f, (str, os.PathLike)) else tuple(f)
+            self.install_filter(*f)
         for b in backends:
             b = (b,) if isinstance(b, (str, os.PathLike)) else tuple(b)
             self.install_backend(*b)

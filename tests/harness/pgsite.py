@@ -10,31 +10,56 @@ import subprocess
 import pgharness as h
 
 
+# Where `make install` / the Debian packages put each program, below a root.
+INSTALLED = {
+    'tools/printguard': 'usr/sbin/printguard',
+    'filters/printguard-watermark': 'usr/lib/cups/filter/printguard-watermark',
+    'backends/printguard': 'usr/lib/cups/backend/printguard',
+}
+
+
+def install_root():
+    """The root of installed programs to test (env PG_INSTALL_ROOT), or None: the build tree."""
+    root = os.environ.get('PG_INSTALL_ROOT')
+    return pathlib.Path(root) if root else None
+
+
 def program(rel):
-    """Path of a built program, e.g. program('tools/printguard')."""
-    p = h.build_dir() / rel
+    """Path of a built program, e.g. program('tools/printguard'), or of the
+    installed one below PG_INSTALL_ROOT when that is set."""
+    root = install_root()
+    p = root / INSTALLED[rel] if root else h.build_dir() / rel
     if not p.exists():
-        raise FileNotFoundError('%s is not built (PG_BUILDDIR=%s)' % (p, h.build_dir()))
+        raise FileNotFoundError('%s is not built (PG_BUILDDIR=%s)' % (p, h.build_dir()) if not root
+                                else '%s is not installed (PG_INSTALL_ROOT=%s)' % (p, root))
     return p
 
 
 class Site:
     """A site key, printguard.conf and audit store, readable/writable by lp as in production."""
 
-    def __init__(self, env, conf_lines=(), name='site'):
-        """Create keys (0750 root:lp dir, 0640 key), state dir (0770 root:lp), config."""
+    def __init__(self, env, conf_lines=(), name='site', keys=None, state=None):
+        """Create keys (0750 root:lp dir, 0640 key), state dir (0770 root:lp), config.
+        keys/state: use these existing dirs (an installed site) as they are."""
         self.env = env
         self.dir = env.mkdir(name)
         lp = grp.getgrnam('lp').gr_gid
-        self.keys = env.mkdir(name, 'keys', mode=0o750)
-        os.chown(self.keys, 0, lp)
-        self.state = env.mkdir(name, 'state', mode=0o770)
-        os.chown(self.state, 0, lp)
+        if keys is None:
+            self.keys = env.mkdir(name, 'keys', mode=0o750)
+            os.chown(self.keys, 0, lp)
+        else:
+            self.keys = pathlib.Path(keys)
+        if state is None:
+            self.state = env.mkdir(name, 'state', mode=0o770)
+            os.chown(self.state, 0, lp)
+        else:
+            self.state = pathlib.Path(state)
         self.audit_db = self.state / 'audit.db'
         self.conf = self.dir / 'printguard.conf'
         self.base = ['KeyDir %s' % self.keys, 'AuditDB %s' % self.audit_db, 'Syslog No', 'TimeZone UTC']
         self.write_conf(conf_lines)
-        self.cli('keygen', '--id', 'TEST')
+        if keys is None:
+            self.cli('keygen', '--id', 'TEST')
 
     def write_conf(self, lines):
         """(Re)write printguard.conf: the site basics plus lines."""
@@ -75,8 +100,11 @@ def codes_in(pdf):
 
 
 def cupsd_for(env, site, extra_filters=(), **kw):
-    """A private cupsd with printguard's filter (and backend, 0700) installed."""
+    """A private cupsd with printguard's filter (and backend, 0700) installed;
+    with PG_INSTALL_ROOT, links to the installed ones, whose modes then count."""
     kw.setdefault('policy', 'hardened')
-    return h.Cupsd(env, filters=[program('filters/printguard-watermark')] + list(extra_filters),
-                   backends=[(program('backends/printguard'), 0o700)],
+    installed = install_root() is not None
+    watermark = program('filters/printguard-watermark')
+    return h.Cupsd(env, filters=[(watermark, None, None) if installed else watermark] + list(extra_filters),
+                   backends=[(program('backends/printguard'), None if installed else 0o700)],
                    setenv={'PRINTGUARD_CONF': str(site.conf)}, **kw)
