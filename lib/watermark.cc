@@ -9,6 +9,7 @@
 #include <cups/cups.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,11 +83,20 @@ std::array<unsigned char, 32> hash_file(const std::string& path) {
   return h;
 }
 
-// send_file() - copy a file to out_fd.
+// send_file() - copy a file to out_fd (in the kernel with sendfile where it can).
 bool send_file(const std::string& path, int out_fd) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = copy_fd(fd, out_fd, nullptr);
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0;
+  off_t off = 0;
+  while (ok && off < st.st_size) {
+    ssize_t n = sendfile(out_fd, fd, &off, static_cast<size_t>(std::min<off_t>(st.st_size - off, 1 << 30)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && off == 0 && (errno == EINVAL || errno == ENOSYS)) break;  // not supported: copy below
+    if (n <= 0) ok = false;
+  }
+  if (ok && off < st.st_size) ok = lseek(fd, off, SEEK_SET) == off && copy_fd(fd, out_fd, nullptr);
   close(fd);
   return ok;
 }
@@ -189,11 +199,14 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   // The input must be a seekable file for qpdf: spool stdin first.
   std::unique_ptr<TempFile> spool;
   std::string input = job.input;
+  crypto_hash_sha256_state spool_hash;
+  crypto_hash_sha256_init(&spool_hash);
   try {
     if (input.empty()) {
       spool = std::make_unique<TempFile>();
       // Bounded: a document larger than MaxDocumentSize never fills the disk.
-      if (!copy_fd(in_fd, spool->fd(), nullptr, s.max_document_bytes))
+      // Hashed in the same pass (the hash is of exactly the bytes spooled).
+      if (!copy_fd(in_fd, spool->fd(), &spool_hash, s.max_document_bytes))
         throw Error(errno == EFBIG ? "the document is larger than MaxDocumentSize " + std::to_string(s.max_document_bytes) +
                                          " bytes; nothing printed"
                                    : std::string("cannot spool the document: ") + strerror(errno));
@@ -239,7 +252,10 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     rec.queue = job.queue;
     rec.host = job.host;
     rec.time_utc = utc_iso8601(now);
-    rec.doc_sha256 = hash_file(input);
+    if (spool)
+      crypto_hash_sha256_final(&spool_hash, rec.doc_sha256.data());
+    else
+      rec.doc_sha256 = hash_file(input);
     rec.title_hidden = s.hide_titles;
     rec.title = s.hide_titles ? title_hash(key, job.title) : job.title;
     std::string code;
@@ -265,7 +281,12 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
       vars["page"] = std::to_string(page);
       return expand_template(s.tmpl, vars);
     };
-    StampResult r = stamp_pdf(input, out.path(), s, text_for_page);
+    // Ordinary files: the output is the input's bytes plus an appended update.
+    std::string update;
+    StampOptions opt;
+    opt.update = &update;
+    StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
+    if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {
       std::string list;
       for (size_t i = 0; i < r.replaced.size() && i < 10; i++) list += (i ? " " : "") + codepoint_name(r.replaced[i]);
@@ -292,7 +313,9 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     ev.record = encode_record(rec);
     audit.append(ev, key);
 
-    if (!send_file(out.path(), out_fd)) {
+    bool sent = r.incremental ? send_file(input, out_fd) && write_all(out_fd, update.data(), update.size())
+                              : send_file(out.path(), out_fd);
+    if (!sent) {
       log_error(std::string("cannot write the stamped document: ") + strerror(errno));
       return 1;
     }

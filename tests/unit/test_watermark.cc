@@ -1,7 +1,10 @@
 // test_watermark.cc - the whole filter: stamping, signing, auditing, failing closed.
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
 #include "audit.h"
+#include "record.h"
 #include "testutil.h"
 #include "watermark.h"
 
@@ -249,4 +252,29 @@ TEST(Watermark, ResourceLimitsFailClosed) {
   EXPECT_NE(r.err.find("larger than MaxDocumentSize"), std::string::npos) << r.err;
   EXPECT_EQ(pg::parse_size("256M", "x"), 256LL << 20);
   EXPECT_THROW(pg::parse_size("lots", "x"), pg::Error);
+}
+
+TEST(Watermark, OutputIsTheInputPlusAnUpdateAndTheHashIsOfTheInput) {
+  for (bool via_stdin : {false, true}) {
+    TempDir d;
+    auto conf = pgtest::make_site(d);
+    std::string in = pdf("rotated.pdf"), bytes = pgtest::slurp(in);
+    auto r = pgtest::run_filter(conf, "q1", kArgs, in, via_stdin);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_GT(r.out.size(), bytes.size());
+    EXPECT_EQ(r.out.compare(0, bytes.size(), bytes), 0) << "the original bytes are not kept (stdin " << via_stdin << ")";
+    pgtest::write_text(d / "out.pdf", r.out);
+    EXPECT_EQ(pgtest::pdftotext_pages(d / "out.pdf").size(), 4u);
+    // The signed record names the SHA-256 of exactly the input (hashed while spooling for stdin).
+    pg::AuditStore a(d / "audit.db", false);
+    pg::AuditQuery q;
+    q.event = "stamp";
+    auto rows = a.query(q);
+    ASSERT_EQ(rows.size(), 1u);
+    pg::SignedRecord rec;
+    ASSERT_TRUE(pg::decode_record(rows[0].record, rec));
+    std::array<unsigned char, 32> h;
+    crypto_hash_sha256(h.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    EXPECT_EQ(rec.doc_sha256, h) << "stdin " << via_stdin;
+  }
 }
