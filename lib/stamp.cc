@@ -108,11 +108,16 @@ struct M {
   double a, b, c, d, e, f;
 };
 
+// cm() - the six numbers of a matrix, space separated, for cm and Tm operators.
 std::string cm(const M& m) {
-  return format_number(m.a) + " " + format_number(m.b) + " " + format_number(m.c) + " " + format_number(m.d) + " " +
-         format_number(m.e) + " " + format_number(m.f);
+  std::string r;
+  r.reserve(64);
+  for (double v : {m.a, m.b, m.c, m.d, m.e, m.f}) {
+    if (!r.empty()) r += ' ';
+    append_number(r, v);
+  }
+  return r;
 }
-
 // Pl_Limit - passes data on, but throws Error past a byte limit (decompression bombs).
 class Pl_Limit : public Pipeline {
  public:

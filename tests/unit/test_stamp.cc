@@ -409,7 +409,9 @@ TEST(StampIncremental, OrdinaryFilesKeepTheirBytesAndGainAnUpdate) {
     EXPECT_TRUE(qpdf_check_ok(out)) << name;
     check_all_pages(out, n);
     bool clean_input = name != "unbalanced-q.pdf";  // Poppler complains about its own content
-    if (n < 100 && clean_input) EXPECT_TRUE(renders_cleanly(out, d)) << name;
+    if (n < 100 && clean_input) {
+      EXPECT_TRUE(renders_cleanly(out, d)) << name;
+    }
     // The same file through the full rewrite: a new file, the same stamps.
     pg::StampOptions no_inc;
     no_inc.allow_incremental = false;
@@ -418,7 +420,9 @@ TEST(StampIncremental, OrdinaryFilesKeepTheirBytesAndGainAnUpdate) {
     EXPECT_FALSE(begins_with_input(in, full)) << name;
     EXPECT_TRUE(qpdf_check_ok(full)) << name;
     check_all_pages(full, n);
-    if (n < 100 && clean_input) EXPECT_TRUE(renders_cleanly(full, d)) << name;
+    if (n < 100 && clean_input) {
+      EXPECT_TRUE(renders_cleanly(full, d)) << name;
+    }
   }
 }
 
