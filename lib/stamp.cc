@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <map>
 #include <set>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <qpdf/InputSource.hh>
 #include <qpdf/Pl_Flate.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFExc.hh>
@@ -42,41 +42,127 @@ bool to_box(QPDFObjectHandle a, Box& b) {
   return b.x1 - b.x0 >= 1 && b.y1 - b.y0 >= 1;
 }
 
-// MappedFile - a read-only private mapping of a whole file (qpdf reads it without
-// a system call per seek; only the parts it looks at become resident).
-class MappedFile {
+// InputFile - an open regular file read with pread (never mapped: qpdf reads
+// small pieces all over a file, and mapped pages would count as ours in RSS).
+class InputFile {
  public:
-  explicit MappedFile(const std::string& path) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error("cannot open " + path + ": " + strerror(errno));
+  explicit InputFile(const std::string& path) : path_(path) {
+    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error("cannot open " + path + ": " + strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      close(fd);
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd_);
       throw Error("cannot read " + path + ": not a regular file");
     }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        int e = errno;
-        close(fd);
-        throw Error("cannot map " + path + ": " + strerror(e));
-      }
-      data_ = static_cast<const char*>(p);
+    size_ = static_cast<long long>(st.st_size);
+  }
+  ~InputFile() { close(fd_); }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  int fd() const { return fd_; }
+  long long size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // read_at() - up to len bytes at off (fewer at the end of the file); throws Error.
+  std::string read_at(long long off, size_t len) const {
+    std::string r(len, '\0');
+    size_t got = 0;
+    while (got < len) {
+      ssize_t n = pread(fd_, r.data() + got, len - got, static_cast<off_t>(off) + static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("cannot read " + path_ + ": " + strerror(errno));
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
     }
-    close(fd);
+    r.resize(got);
+    return r;
   }
-  ~MappedFile() {
-    if (data_) munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  const char* data() const { return data_ ? data_ : ""; }
-  size_t size() const { return size_; }
 
  private:
-  const char* data_ = nullptr;
-  size_t size_ = 0;
+  std::string path_;
+  int fd_ = -1;
+  long long size_ = 0;
+};
+
+// PreadSource - a qpdf InputSource over pread() with a one-block cache: no
+// system call per seek (FILE* input lseeks dozens of times per page).
+class PreadSource : public InputSource {
+ public:
+  PreadSource(const InputFile& f) : name_(f.path()), size_(f.size()) {
+    fd_ = dup(f.fd());
+    if (fd_ < 0) throw Error("cannot read " + f.path() + ": " + strerror(errno));
+  }
+  ~PreadSource() override { close(fd_); }
+  qpdf_offset_t findAndSkipNextEOL() override {
+    // The offset of the next end of line; the position moves past all of its CR/LF.
+    qpdf_offset_t result = size_;
+    char c;
+    while (pos_ < size_) {
+      if (!byte_at(pos_, c)) break;
+      if (c == '\r' || c == '\n') {
+        result = pos_;
+        break;
+      }
+      pos_++;
+    }
+    if (result == size_) {
+      pos_ = size_;
+      return result;
+    }
+    while (pos_ < size_ && byte_at(pos_, c) && (c == '\r' || c == '\n')) pos_++;
+    return result;
+  }
+  std::string const& getName() const override { return name_; }
+  qpdf_offset_t tell() override { return pos_; }
+  void seek(qpdf_offset_t offset, int whence) override {
+    qpdf_offset_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? pos_ : size_;
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
+      throw std::logic_error("PreadSource::seek: bad whence");
+    if (offset < 0 && base < -offset) throw std::runtime_error(name_ + ": seek before the beginning of the file");
+    pos_ = base + offset;
+  }
+  void rewind() override { pos_ = 0; }
+  size_t read(char* out, size_t length) override {
+    last_offset = pos_;
+    size_t done = 0;
+    while (done < length && pos_ < size_) {
+      if (!load(pos_)) break;
+      size_t in_block = static_cast<size_t>(block_start_ + static_cast<qpdf_offset_t>(block_.size()) - pos_);
+      size_t n = std::min(length - done, in_block);
+      memcpy(out + done, block_.data() + (pos_ - block_start_), n);
+      done += n;
+      pos_ += static_cast<qpdf_offset_t>(n);
+    }
+    return done;
+  }
+  void unreadCh(char) override {
+    if (pos_ > 0) pos_--;
+  }
+
+ private:
+  static constexpr qpdf_offset_t kBlock = 16384;
+  // load() - make the cached block hold offset off; false at the end or on error.
+  bool load(qpdf_offset_t off) {
+    if (off >= block_start_ && off < block_start_ + static_cast<qpdf_offset_t>(block_.size())) return true;
+    qpdf_offset_t start = off - off % kBlock;
+    block_.resize(static_cast<size_t>(kBlock));
+    ssize_t n;
+    do n = pread(fd_, block_.data(), block_.size(), static_cast<off_t>(start));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) throw std::runtime_error(name_ + ": read error: " + strerror(errno));
+    block_.resize(static_cast<size_t>(n));
+    block_start_ = start;
+    return off < start + n;
+  }
+  // byte_at() - the byte at off through the cache.
+  bool byte_at(qpdf_offset_t off, char& c) {
+    if (!load(off)) return false;
+    c = block_[static_cast<size_t>(off - block_start_)];
+    return true;
+  }
+  std::string name_;
+  int fd_ = -1;
+  qpdf_offset_t size_ = 0, pos_ = 0, block_start_ = 0;
+  std::string block_;
 };
 
 // damaged_error() - the error for a PDF qpdf warned about while RepairDamagedPDF is No.
@@ -87,11 +173,11 @@ Error damaged_error(QPDF& pdf) {
 }
 
 // open_pdf() - process a mapped file with the filter's warning policy; throws Error.
-void open_pdf(QPDF& pdf, const MappedFile& f, const std::string& name, bool repair) {
+void open_pdf(QPDF& pdf, const InputFile& f, bool repair) {
   pdf.setSuppressWarnings(true);
   pdf.setAttemptRecovery(repair);
   try {
-    pdf.processMemoryFile(name.c_str(), f.data(), f.size(), "");
+    pdf.processInputSource(std::make_shared<PreadSource>(f), "");
   } catch (const QPDFExc& e) {
     std::string m = e.what();
     if (e.getErrorCode() == qpdf_e_password)
@@ -347,22 +433,17 @@ struct FullRewrite {
 };
 
 // last_startxref() - the offset named by the file's last `startxref`; -1 if none.
-long long last_startxref(const MappedFile& f) {
-  const char* d = f.data();
-  size_t n = f.size();
-  size_t from = n > 1024 ? n - 1024 : 0;
-  static const char kw[] = "startxref";
-  const size_t kl = sizeof kw - 1;
-  for (size_t i = n >= kl ? n - kl + 1 : 0; i-- > from;) {
-    if (memcmp(d + i, kw, kl) != 0) continue;
-    size_t p = i + kl;
-    while (p < n && strchr(" \t\r\n\f", d[p]) && d[p]) p++;
-    long long v = 0;
-    size_t digits = 0;
-    while (p < n && d[p] >= '0' && d[p] <= '9' && digits < 15) v = v * 10 + (d[p++] - '0'), digits++;
-    return digits ? v : -1;
-  }
-  return -1;
+long long last_startxref(const InputFile& f) {
+  long long from = f.size() > 1024 ? f.size() - 1024 : 0;
+  std::string tail = f.read_at(from, static_cast<size_t>(f.size() - from));
+  size_t at = tail.rfind("startxref");
+  if (at == std::string::npos) return -1;
+  size_t p = at + 9;
+  while (p < tail.size() && strchr(" \t\r\n\f", tail[p]) && tail[p]) p++;
+  long long v = 0;
+  size_t digits = 0;
+  while (p < tail.size() && tail[p] >= '0' && tail[p] <= '9' && digits < 15) v = v * 10 + (tail[p++] - '0'), digits++;
+  return digits ? v : -1;
 }
 
 // ObjWriter - the bytes of an incremental update and the offsets of its objects.
@@ -419,20 +500,20 @@ std::vector<std::pair<size_t, size_t>> subsections(std::vector<ObjWriter::Entry>
 // version of the page object whose content is the stamp drawn over a form XObject
 // holding the original content, then a cross-reference section chained by /Prev.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
-StampResult stamp_incremental(QPDF& pdf, const MappedFile& f, const QueueSettings& s,
+StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
                               const std::function<std::string(int, int)>& text_for_page, std::string& upd) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
   if (pdf.anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
-  if (f.size() < 5 || memcmp(f.data(), "%PDF-", 5) != 0)
-    throw FullRewrite{"the file does not begin with %PDF- (offsets would be ambiguous)"};
+  if (f.read_at(0, 5) != "%PDF-") throw FullRewrite{"the file does not begin with %PDF- (offsets would be ambiguous)"};
   long long prev = last_startxref(f);
-  if (prev <= 0 || static_cast<size_t>(prev) >= f.size()) throw FullRewrite{"no usable startxref at the end of the file"};
-  size_t p = static_cast<size_t>(prev);
-  while (p < f.size() && strchr(" \t\r\n\f", f.data()[p]) && f.data()[p]) p++;
-  bool table = f.size() - p >= 4 && memcmp(f.data() + p, "xref", 4) == 0;
-  if (!table && !(p < f.size() && f.data()[p] >= '1' && f.data()[p] <= '9'))
+  if (prev <= 0 || prev >= f.size()) throw FullRewrite{"no usable startxref at the end of the file"};
+  std::string at = f.read_at(prev, 64);
+  size_t p = 0;
+  while (p < at.size() && strchr(" \t\r\n\f", at[p]) && at[p]) p++;
+  bool table = at.compare(p, 4, "xref") == 0;
+  if (!table && !(p < at.size() && at[p] >= '1' && at[p] <= '9'))
     throw FullRewrite{"startxref does not point to a cross-reference section"};
   auto trailer = pdf.getTrailer();
   if (trailer.hasKey("/XRefStm")) throw FullRewrite{"hybrid-reference file (/XRefStm)"};
@@ -457,8 +538,9 @@ StampResult stamp_incremental(QPDF& pdf, const MappedFile& f, const QueueSetting
   res.pages = static_cast<int>(pages.size());
   if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned about the page tree"};
 
-  ObjWriter w(upd, f.size());
-  if (f.data()[f.size() - 1] != '\n' && f.data()[f.size() - 1] != '\r') upd += "\n";
+  ObjWriter w(upd, static_cast<size_t>(f.size()));
+  std::string last = f.read_at(f.size() - 1, 1);
+  if (last != "\n" && last != "\r") upd += "\n";
   int font_num = next++, gs_num = next++;
   w.object(font_num, 0, font_dict());
   w.object(gs_num, 0, gs_dict(s));
@@ -587,10 +669,15 @@ StampResult stamp_incremental(QPDF& pdf, const MappedFile& f, const QueueSetting
 }
 
 // write_output() - write the input's bytes followed by update to path.
-void write_output(const std::string& path, const MappedFile& f, const std::string& update) {
+void write_output(const std::string& path, const InputFile& f, const std::string& update) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw Error("cannot write " + path + ": " + strerror(errno));
-  bool ok = write_all(fd, f.data(), f.size()) && write_all(fd, update.data(), update.size());
+  bool ok = true;
+  for (long long off = 0; ok && off < f.size(); off += 1 << 20) {
+    std::string chunk = f.read_at(off, 1 << 20);
+    ok = !chunk.empty() && write_all(fd, chunk.data(), chunk.size());
+  }
+  ok = ok && write_all(fd, update.data(), update.size());
   if (close(fd) != 0) ok = false;
   if (!ok) throw Error("cannot write " + path + ": " + strerror(errno));
 }
@@ -598,9 +685,9 @@ void write_output(const std::string& path, const MappedFile& f, const std::strin
 }  // namespace
 
 int count_pdf_pages(const std::string& path, bool repair_damaged) {
-  MappedFile f(path);
+  InputFile f(path);
   QPDF pdf;
-  open_pdf(pdf, f, path, repair_damaged);
+  open_pdf(pdf, f, repair_damaged);
   try {
     return static_cast<int>(QPDFPageDocumentHelper(pdf).getAllPages().size());
   } catch (const std::exception& e) {
@@ -610,11 +697,11 @@ int count_pdf_pages(const std::string& path, bool repair_damaged) {
 
 StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
                       const std::function<std::string(int, int)>& text_for_page, const StampOptions& opt) {
-  MappedFile f(in);
+  InputFile f(in);
   std::string why = "incremental update not allowed by the caller";
   if (opt.allow_incremental) {
     QPDF pdf;
-    open_pdf(pdf, f, in, s.repair_damaged);
+    open_pdf(pdf, f, s.repair_damaged);
     std::string update;
     try {
       StampResult r = stamp_incremental(pdf, f, s, text_for_page, update);
@@ -633,7 +720,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
   }
   // A fresh QPDF: the incremental attempt may have resolved or copied objects.
   QPDF pdf;
-  open_pdf(pdf, f, in, s.repair_damaged);
+  open_pdf(pdf, f, s.repair_damaged);
   StampResult r = stamp_full(pdf, out, s, text_for_page);
   r.full_rewrite_reason = why;
   return r;
