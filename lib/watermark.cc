@@ -347,7 +347,10 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     done.set_value(h);
     doc_hash = done.get_future();
   } else {
-    doc_hash = std::async(std::launch::async, hash_file, input);
+    // A thread only pays off for large files (it costs a scheduling round trip).
+    struct stat hs;
+    bool large = stat(input.c_str(), &hs) == 0 && hs.st_size > (4 << 20);
+    doc_hash = std::async(large ? std::launch::async : std::launch::deferred, hash_file, input);
   }
   try {
     KeyStore keys(cfg.key_dir);
