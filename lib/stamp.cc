@@ -622,7 +622,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // The cross-reference section, of the same kind as the input's last one.
   std::string tail = " /Root " + root.unparse();
   auto info = trailer.getKey("/Info");
-  if (info.isIndirect()) tail += " /Info " + info.unparse();
+  if (info.isIndirect() || info.isDictionary()) tail += " /Info " + info.unparse();  // a direct one is copied
   auto id = trailer.getKey("/ID");
   if (id.isArray() && id.getArrayNItems() == 2 && id.getArrayItem(0).isString() && id.getArrayItem(1).isString())
     tail += " /ID " + id.unparse();

@@ -551,3 +551,19 @@ TEST(StampIncremental, LinearizedInputIsUpdatedAndStillReadable) {
   check_all_pages(out, 4);
   EXPECT_TRUE(renders_cleanly(out, d));
 }
+
+TEST(StampIncremental, TrailerInfoIsCarriedIntoTheUpdate) {
+  // Indirect /Info (fixture) and a direct /Info dictionary in the trailer both
+  // stay visible through the new trailer.
+  TempDir d;
+  std::string in = d / "direct-info.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, hand_pdf(page_objs("3 0 R", 1), "/Info << /Title (Hand Made Title) >>"));
+  ASSERT_NE(pgtest::run("pdfinfo '" + in + "'").find("Hand Made Title"), std::string::npos);
+  auto r = stamp_with(in, out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  EXPECT_NE(pgtest::run("pdfinfo '" + out + "'").find("Hand Made Title"), std::string::npos);
+  TempDir d2;
+  std::string kept = d2 / "kept.pdf";
+  ASSERT_TRUE(stamp_with(pgtest::pdfgen_dir() + "/latin1-title.pdf", kept, {}).incremental);
+  EXPECT_NE(pgtest::run("pdfinfo '" + kept + "'").find("R\xc3\xa9sum\xc3\xa9"), std::string::npos);
+}
