@@ -548,7 +548,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
                                 std::to_string(gs_num) + " 0 R >> >>";
 
   std::set<QPDFObjGen> seen;
-  std::map<std::pair<QPDFObjGen, QPDFObjGen>, int> forms;  // (content, resources) -> form shared by pages
+  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
   int i = 0;
   for (auto& page : pages) {
     i++;
@@ -560,20 +560,20 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
     auto resources = page.getAttribute("/Resources", false);
     auto contents = po.getKey("/Contents");
 
-    // The form XObject holding the original content (and its resources).
+    // The form XObject holding the original content (and its resources). Pages
+    // with the same content stream and the same form dictionary share one form.
+    std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
+                       format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
+                       "] /Resources " + (resources.isDictionary() ? resources.unparse() : std::string("<< >>"));
+    auto group = po.getKey("/Group");
+    if (group.isDictionary()) head += " /Group " + group.unparse();
     int form_num = 0;
-    auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(),
-                              resources.isIndirect() ? resources.getObjGen() : og);
+    auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
     auto it = contents.isStream() ? forms.find(key) : forms.end();
     if (it != forms.end()) {
       form_num = it->second;
     } else {
       form_num = next++;
-      std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
-                         format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
-                         "] /Resources " + (resources.isDictionary() ? resources.unparse() : std::string("<< >>"));
-      auto group = po.getKey("/Group");
-      if (group.isDictionary()) head += " /Group " + group.unparse();
       if (contents.isStream()) {
         // One stream: its encoded bytes are copied as they are, never decoded here.
         auto d = contents.getDict();

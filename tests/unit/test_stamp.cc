@@ -567,3 +567,29 @@ TEST(StampIncremental, TrailerInfoIsCarriedIntoTheUpdate) {
   ASSERT_TRUE(stamp_with(pgtest::pdfgen_dir() + "/latin1-title.pdf", kept, {}).incremental);
   EXPECT_NE(pgtest::run("pdfinfo '" + kept + "'").find("R\xc3\xa9sum\xc3\xa9"), std::string::npos);
 }
+
+TEST(StampIncremental, PagesSharingContentKeepTheirOwnBoxes) {
+  // Two pages draw the same content stream; the first page is small. The form
+  // made for it must not be reused with its small BBox on the large page.
+  TempDir d;
+  std::string c = "BT /F1 12 Tf 72 700 Td (High text) Tj ET BT /F1 12 Tf 20 20 Td (Low text) Tj ET";
+  std::vector<std::string> objs = {
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 /Resources 7 0 R >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 4 0 R >>",
+      "<< /Length " + std::to_string(c.size()) + " >>\nstream\n" + c + "\nendstream",
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+      "<< /Font << /F1 5 0 R >> >>"};  // shared, indirect resources
+  std::string in = d / "shared-content.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, hand_pdf(objs));
+  auto r = stamp_with(in, out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  check_all_pages(out, 2);
+  EXPECT_TRUE(qpdf_check_ok(out));
+  // Rendered (pdftotext ignores clipping): the large page shows the high line.
+  int st = 0;
+  pgtest::run("pdftoppm -r 36 -gray '" + out + "' '" + (d / "s") + "' 2>/dev/null", &st);
+  ASSERT_EQ(st, 0);
+  EXPECT_TRUE(dark_in_band(d / "s-2.pgm", 0.08, 0.14)) << "content clipped by another page's box";
+}
