@@ -462,6 +462,49 @@ def main():
     sys.stderr.write("run-bench: wrote %s (%.0f s)\n" % (args.out, elapsed))
 
 
+def targets(inputs, tools, results):
+    """Return the '## Targets' lines: each goal of issue #7 as PASS/FAIL with its measured ratio."""
+    pg = "printguard-watermark"
+    names = {t.name for t in tools}
+    lines = ["## Targets (issue #7), from the medians above", ""]
+
+    def med(inp, tool):
+        """Median wall time of tool on input, or None if not measured."""
+        r = results.get((inp, tool))
+        return r[0] if r else None
+
+    def verdict(ok):
+        """PASS/FAIL (or n/a when not measured)."""
+        return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+    for peer in ("qpdf --overlay", "pdftopdf page-label"):
+        a, b = med("text-1000p", pg), med("text-1000p", peer)
+        ok = None if a is None or b is None else b / a >= 10
+        lines.append("- %s: >= 10x faster than %s on text-1000p: %s" % (
+            verdict(ok), peer, "%.1fx (%.3f s vs %.3f s)" % (b / a, a, b) if ok is not None else "not measured"))
+    if "mutool run (JS)" in names:
+        for name, _, _ in inputs:
+            a, b = med(name, pg), med(name, "mutool run (JS)")
+            ok = None if a is None or b is None else a / b <= 0.7
+            lines.append("- %s: <= 0.7x mutool's time on %s: %s" % (
+                verdict(ok), name, "%.2fx (%.3f s vs %.3f s)" % (a / b, a, b) if ok is not None else "not measured"))
+    else:
+        lines.append("- n/a: <= 0.7x mutool's time (mutool not installed)")
+    for name, _, _ in inputs:
+        a, b = results.get((name, pg)), results.get((name, "qpdf --overlay"))
+        ok = None if not a or not b else a[1] <= b[1]
+        lines.append("- %s: peak RSS <= qpdf --overlay's on %s: %s" % (
+            verdict(ok), name, "%.1f MB vs %.1f MB" % (a[1] / 1024, b[1] / 1024) if ok is not None else "not measured"))
+    big, small = med("text-10000p", pg), med("text-1000p", pg)
+    if big is None or small is None:
+        lines.append("- n/a: linear in pages (text-10000p / text-1000p <= 12): not measured (--quick)")
+    else:
+        r = big / small
+        lines.append("- %s: linear in pages (text-10000p / text-1000p <= 12; 10 = linear, less = fixed costs): "
+                     "%.1f (%.3f s / %.3f s)" % (verdict(r <= 12), r, big, small))
+    return lines
+
+
 def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
     """Return the Markdown report as a list of lines."""
     pg = "printguard-watermark"
@@ -490,6 +533,8 @@ def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
         lines.append("Peak RSS: ru_maxrss from os.wait4(); /usr/bin/time is missing, so values include "
                      "the Python parent's high-water mark (%.1f MB) inherited across exec: upper bounds." % (
                          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    lines.append("")
+    lines += targets(inputs, tools, results)
     lines.append("")
     lines.append("## Linearity (median time 10 000 pages / 1000 pages; 10.0 = linear)")
     lines.append("")

@@ -1,7 +1,17 @@
 // stamp.cc - PDF stamping with qpdf.
 #include "stamp.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <qpdf/InputSource.hh>
+#include <qpdf/Pl_Flate.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFExc.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
@@ -32,12 +42,142 @@ bool to_box(QPDFObjectHandle a, Box& b) {
   return b.x1 - b.x0 >= 1 && b.y1 - b.y0 >= 1;
 }
 
-// open_pdf() - process a file with the filter's warning policy; throws Error.
-void open_pdf(QPDF& pdf, const std::string& path, bool repair) {
+// InputFile - an open regular file read with pread (never mapped: qpdf reads
+// small pieces all over a file, and mapped pages would count as ours in RSS).
+class InputFile {
+ public:
+  explicit InputFile(const std::string& path) : path_(path) {
+    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error("cannot open " + path + ": " + strerror(errno));
+    struct stat st;
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd_);
+      throw Error("cannot read " + path + ": not a regular file");
+    }
+    size_ = static_cast<long long>(st.st_size);
+  }
+  ~InputFile() { close(fd_); }
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  int fd() const { return fd_; }
+  long long size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // read_at() - up to len bytes at off (fewer at the end of the file); throws Error.
+  std::string read_at(long long off, size_t len) const {
+    std::string r(len, '\0');
+    size_t got = 0;
+    while (got < len) {
+      ssize_t n = pread(fd_, r.data() + got, len - got, static_cast<off_t>(off) + static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("cannot read " + path_ + ": " + strerror(errno));
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    r.resize(got);
+    return r;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  long long size_ = 0;
+};
+
+// PreadSource - a qpdf InputSource over pread() with a one-block cache: no
+// system call per seek (FILE* input lseeks dozens of times per page).
+class PreadSource : public InputSource {
+ public:
+  PreadSource(const InputFile& f) : name_(f.path()), size_(f.size()) {
+    fd_ = dup(f.fd());
+    if (fd_ < 0) throw Error("cannot read " + f.path() + ": " + strerror(errno));
+  }
+  ~PreadSource() override { close(fd_); }
+  qpdf_offset_t findAndSkipNextEOL() override {
+    // The offset of the next end of line; the position moves past all of its CR/LF.
+    qpdf_offset_t result = size_;
+    char c;
+    while (pos_ < size_) {
+      if (!byte_at(pos_, c)) break;
+      if (c == '\r' || c == '\n') {
+        result = pos_;
+        break;
+      }
+      pos_++;
+    }
+    if (result == size_) {
+      pos_ = size_;
+      return result;
+    }
+    while (pos_ < size_ && byte_at(pos_, c) && (c == '\r' || c == '\n')) pos_++;
+    return result;
+  }
+  std::string const& getName() const override { return name_; }
+  qpdf_offset_t tell() override { return pos_; }
+  void seek(qpdf_offset_t offset, int whence) override {
+    qpdf_offset_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? pos_ : size_;
+    if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END)
+      throw std::logic_error("PreadSource::seek: bad whence");
+    if (offset < 0 && base < -offset) throw std::runtime_error(name_ + ": seek before the beginning of the file");
+    pos_ = base + offset;
+  }
+  void rewind() override { pos_ = 0; }
+  size_t read(char* out, size_t length) override {
+    last_offset = pos_;
+    size_t done = 0;
+    while (done < length && pos_ < size_) {
+      if (!load(pos_)) break;
+      size_t in_block = static_cast<size_t>(block_start_ + static_cast<qpdf_offset_t>(block_.size()) - pos_);
+      size_t n = std::min(length - done, in_block);
+      memcpy(out + done, block_.data() + (pos_ - block_start_), n);
+      done += n;
+      pos_ += static_cast<qpdf_offset_t>(n);
+    }
+    return done;
+  }
+  void unreadCh(char) override {
+    if (pos_ > 0) pos_--;
+  }
+
+ private:
+  static constexpr qpdf_offset_t kBlock = 16384;
+  // load() - make the cached block hold offset off; false at the end or on error.
+  bool load(qpdf_offset_t off) {
+    if (off >= block_start_ && off < block_start_ + static_cast<qpdf_offset_t>(block_.size())) return true;
+    qpdf_offset_t start = off - off % kBlock;
+    block_.resize(static_cast<size_t>(kBlock));
+    ssize_t n;
+    do n = pread(fd_, block_.data(), block_.size(), static_cast<off_t>(start));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) throw std::runtime_error(name_ + ": read error: " + strerror(errno));
+    block_.resize(static_cast<size_t>(n));
+    block_start_ = start;
+    return off < start + n;
+  }
+  // byte_at() - the byte at off through the cache.
+  bool byte_at(qpdf_offset_t off, char& c) {
+    if (!load(off)) return false;
+    c = block_[static_cast<size_t>(off - block_start_)];
+    return true;
+  }
+  std::string name_;
+  int fd_ = -1;
+  qpdf_offset_t size_ = 0, pos_ = 0, block_start_ = 0;
+  std::string block_;
+};
+
+// damaged_error() - the error for a PDF qpdf warned about while RepairDamagedPDF is No.
+Error damaged_error(QPDF& pdf) {
+  auto w = pdf.getWarnings();
+  return Error("the PDF is damaged (" + (w.empty() ? std::string("qpdf warning") : std::string(w.front().what())) +
+               "); refusing it (set RepairDamagedPDF Yes to print repaired files)");
+}
+
+// open_pdf() - process a mapped file with the filter's warning policy; throws Error.
+void open_pdf(QPDF& pdf, const InputFile& f, bool repair) {
   pdf.setSuppressWarnings(true);
   pdf.setAttemptRecovery(repair);
   try {
-    pdf.processFile(path.c_str(), "");
+    pdf.processInputSource(std::make_shared<PreadSource>(f), "");
   } catch (const QPDFExc& e) {
     std::string m = e.what();
     if (e.getErrorCode() == qpdf_e_password)
@@ -46,11 +186,7 @@ void open_pdf(QPDF& pdf, const std::string& path, bool repair) {
   } catch (const std::exception& e) {
     throw Error(std::string("the document is not a readable PDF: ") + e.what());
   }
-  if (!repair && pdf.anyWarnings()) {
-    auto w = pdf.getWarnings();
-    throw Error("the PDF is damaged (" + (w.empty() ? std::string("qpdf warning") : std::string(w.front().what())) +
-                "); refusing it (set RepairDamagedPDF Yes to print repaired files)");
-  }
+  if (!repair && pdf.anyWarnings()) throw damaged_error(pdf);
 }
 
 // m_mul() - the product of two PDF matrices [a b c d e f].
@@ -58,11 +194,16 @@ struct M {
   double a, b, c, d, e, f;
 };
 
+// cm() - the six numbers of a matrix, space separated, for cm and Tm operators.
 std::string cm(const M& m) {
-  return format_number(m.a) + " " + format_number(m.b) + " " + format_number(m.c) + " " + format_number(m.d) + " " +
-         format_number(m.e) + " " + format_number(m.f);
+  std::string r;
+  r.reserve(64);
+  for (double v : {m.a, m.b, m.c, m.d, m.e, m.f}) {
+    if (!r.empty()) r += ' ';
+    append_number(r, v);
+  }
+  return r;
 }
-
 // Pl_Limit - passes data on, but throws Error past a byte limit (decompression bombs).
 class Pl_Limit : public Pipeline {
  public:
@@ -166,67 +307,87 @@ std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, co
   return c;
 }
 
-int count_pdf_pages(const std::string& path, bool repair_damaged) {
-  QPDF pdf;
-  open_pdf(pdf, path, repair_damaged);
-  try {
-    return static_cast<int>(QPDFPageDocumentHelper(pdf).getAllPages().size());
-  } catch (const std::exception& e) {
-    throw Error(std::string("the PDF's page tree is broken: ") + e.what());
-  }
+namespace {
+
+// PageGeometry - what the stamp needs to know about a page's boxes.
+struct PageGeometry {
+  Box media, crop;
+  int rotate = 0;
+};
+
+// page_geometry() - MediaBox, visible box (CropBox clipped to MediaBox) and a
+// right-angle /Rotate of page i (1-based), inherited values included; throws Error.
+PageGeometry page_geometry(QPDFPageObjectHelper& page, int i) {
+  PageGeometry g;
+  if (!to_box(page.getMediaBox(), g.media)) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
+  Box& crop = g.crop;
+  const Box& media = g.media;
+  if (!to_box(page.getCropBox(), crop)) crop = media;
+  // The visible area is the CropBox clipped to the MediaBox.
+  crop = {std::max(crop.x0, media.x0), std::max(crop.y0, media.y0), std::min(crop.x1, media.x1),
+          std::min(crop.y1, media.y1)};
+  if (crop.x1 - crop.x0 < 1 || crop.y1 - crop.y0 < 1) crop = media;
+  auto r = page.getAttribute("/Rotate", false);
+  if (r.isInteger()) g.rotate = static_cast<int>(((r.getIntValue() % 360) + 360) % 360);
+  if (g.rotate % 90) g.rotate = 0;
+  return g;
 }
 
-StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
-                      const std::function<std::string(int, int)>& text_for_page) {
+// page_lines() - the stamp text of page i split into WinAnsi lines; the
+// characters replaced on page 1 are added to res.replaced.
+std::vector<std::string> page_lines(const std::string& text, int i, StampResult& res) {
+  std::vector<std::string> lines;
+  size_t p = 0;
+  while (true) {
+    size_t nl = text.find('\n', p);
+    auto enc = encode_winansi(text.substr(p, nl == std::string::npos ? std::string::npos : nl - p));
+    lines.push_back(enc.bytes);
+    if (i == 1) res.replaced.insert(res.replaced.end(), enc.replaced.begin(), enc.replaced.end());
+    if (nl == std::string::npos) break;
+    p = nl + 1;
+  }
+  return lines;
+}
+
+// check_page_count() - throws Error past MaxPages or for a document without pages.
+void check_page_count(size_t n, const QueueSettings& s) {
+  if (n == 0) throw Error("the PDF has no pages");
+  if (static_cast<long long>(n) > s.max_pages)
+    throw Error("the PDF has " + std::to_string(n) + " pages, more than MaxPages " + std::to_string(s.max_pages));
+}
+
+// font_dict(), gs_dict() - the stamp's font and graphics state (PDF syntax).
+const char* font_dict() { return "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"; }
+std::string gs_dict(const QueueSettings& s) {
+  return "<< /Type /ExtGState /ca " + format_number(s.opacity) + " /CA " + format_number(s.opacity) + " >>";
+}
+
+// stamp_full() - the full rewrite: every page's content becomes a form XObject
+// under the stamp, metadata dropped if titles are hidden, the whole file written
+// anew by QPDFWriter (decrypted).
+StampResult stamp_full(QPDF& pdf, const std::string& out, const QueueSettings& s,
+                       const std::function<std::string(int, int)>& text_for_page) {
   StampResult res;
-  QPDF pdf;
-  open_pdf(pdf, in, s.repair_damaged);
   try {
     QPDFPageDocumentHelper dh(pdf);
     dh.pushInheritedAttributesToPage();
     auto pages = dh.getAllPages();
-    if (pages.empty()) throw Error("the PDF has no pages");
-    if (static_cast<long long>(pages.size()) > s.max_pages)
-      throw Error("the PDF has " + std::to_string(pages.size()) + " pages, more than MaxPages " + std::to_string(s.max_pages));
+    check_page_count(pages.size(), s);
     res.pages = static_cast<int>(pages.size());
 
-    auto font = pdf.makeIndirectObject(QPDFObjectHandle::parse(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
-    auto gs = pdf.makeIndirectObject(QPDFObjectHandle::parse(
-        "<< /Type /ExtGState /ca " + format_number(s.opacity) + " /CA " + format_number(s.opacity) + " >>"));
+    auto font = pdf.makeIndirectObject(QPDFObjectHandle::parse(font_dict()));
+    auto gs = pdf.makeIndirectObject(QPDFObjectHandle::parse(gs_dict(s)));
 
     int i = 0;
     for (auto& page : pages) {
       i++;
       auto po = page.getObjectHandle();
-      Box media, crop;
-      if (!to_box(page.getMediaBox(), media)) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
-      if (!to_box(page.getCropBox(), crop)) crop = media;
-      // The visible area is the CropBox clipped to the MediaBox.
-      crop = {std::max(crop.x0, media.x0), std::max(crop.y0, media.y0), std::min(crop.x1, media.x1),
-              std::min(crop.y1, media.y1)};
-      if (crop.x1 - crop.x0 < 1 || crop.y1 - crop.y0 < 1) crop = media;
-      int rotate = 0;
-      auto r = po.getKey("/Rotate");
-      if (r.isInteger()) rotate = static_cast<int>(((r.getIntValue() % 360) + 360) % 360);
-      if (rotate % 90) rotate = 0;
-
+      PageGeometry g = page_geometry(page, i);
       // The original content becomes a form XObject: whatever graphics state it
       // leaves behind (unbalanced q/Q, cm, clip) ends with the XObject.
-      auto fx = page_as_form(pdf, page, media, s.max_content_bytes);
-
-      std::vector<std::string> lines;
-      std::string text = text_for_page(i, res.pages);
-      size_t p = 0;
-      while (true) {
-        size_t nl = text.find('\n', p);
-        auto enc = encode_winansi(text.substr(p, nl == std::string::npos ? std::string::npos : nl - p));
-        lines.push_back(enc.bytes);
-        if (i == 1) res.replaced.insert(res.replaced.end(), enc.replaced.begin(), enc.replaced.end());
-        if (nl == std::string::npos) break;
-        p = nl + 1;
-      }
-      std::string content = "q /PGpage Do Q\n" + stamp_content(crop, rotate, s, lines);
+      auto fx = page_as_form(pdf, page, g.media, s.max_content_bytes);
+      auto lines = page_lines(text_for_page(i, res.pages), i, res);
+      std::string content = "q /PGpage Do Q\n" + stamp_content(g.crop, g.rotate, s, lines);
       auto resources = QPDFObjectHandle::newDictionary();
       auto xo = QPDFObjectHandle::newDictionary();
       xo.replaceKey("/PGpage", fx);
@@ -259,13 +420,310 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     throw Error(std::string("cannot stamp the PDF: ") + e.what());
   }
   if (pdf.anyWarnings()) {
-    auto ws = pdf.getWarnings();
-    if (!s.repair_damaged)
-      throw Error("the PDF is damaged (" + (ws.empty() ? std::string("qpdf warning") : std::string(ws.front().what())) +
-                  "); refusing it (set RepairDamagedPDF Yes to print repaired files)");
-    for (auto& x : ws) res.warnings.push_back(x.what());
+    if (!s.repair_damaged) throw damaged_error(pdf);
+    for (auto& x : pdf.getWarnings()) res.warnings.push_back(x.what());
   }
   return res;
+}
+
+// FullRewrite - thrown inside the incremental path when an explicit check finds a
+// file it must not update in place; carries the reason.
+struct FullRewrite {
+  std::string why;
+};
+
+// last_startxref() - the offset named by the file's last `startxref`; -1 if none.
+long long last_startxref(const InputFile& f) {
+  long long from = f.size() > 1024 ? f.size() - 1024 : 0;
+  std::string tail = f.read_at(from, static_cast<size_t>(f.size() - from));
+  size_t at = tail.rfind("startxref");
+  if (at == std::string::npos) return -1;
+  size_t p = at + 9;
+  while (p < tail.size() && strchr(" \t\r\n\f", tail[p]) && tail[p]) p++;
+  long long v = 0;
+  size_t digits = 0;
+  while (p < tail.size() && tail[p] >= '0' && tail[p] <= '9' && digits < 15) v = v * 10 + (tail[p++] - '0'), digits++;
+  return digits ? v : -1;
+}
+
+// ObjWriter - the bytes of an incremental update and the offsets of its objects.
+class ObjWriter {
+ public:
+  ObjWriter(std::string& buf, size_t base) : buf_(buf), base_(base) {}
+  // begin() - start object num gen at the current offset.
+  void begin(int num, int gen) {
+    offsets_.push_back({num, gen, offset()});
+    buf_ += std::to_string(num) + " " + std::to_string(gen) + " obj\n";
+  }
+  // object() - a whole non-stream object.
+  void object(int num, int gen, const std::string& body) {
+    begin(num, gen);
+    buf_ += body;
+    buf_ += "\nendobj\n";
+  }
+  // stream() - a stream object: dict (without /Length, closing >> excluded) and data.
+  void stream(int num, const std::string& dict_head, const char* data, size_t len) {
+    begin(num, 0);
+    buf_ += dict_head;
+    buf_ += " /Length " + std::to_string(len) + " >>\nstream\n";
+    buf_.append(data, len);
+    buf_ += "\nendstream\nendobj\n";
+  }
+  long long offset() const { return static_cast<long long>(base_ + buf_.size()); }
+  struct Entry {
+    int num, gen;
+    long long off;
+  };
+  std::vector<Entry>& entries() { return offsets_; }
+
+ private:
+  std::string& buf_;
+  size_t base_;
+  std::vector<Entry> offsets_;
+};
+
+// subsections() - sorted entries grouped into runs of consecutive object numbers.
+std::vector<std::pair<size_t, size_t>> subsections(std::vector<ObjWriter::Entry>& e) {
+  std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.num < b.num; });
+  std::vector<std::pair<size_t, size_t>> runs;  // [first index, count]
+  for (size_t i = 0; i < e.size(); i++) {
+    if (i > 0 && e[i].num == e[i - 1].num) throw FullRewrite{"an object would be written twice"};
+    if (!runs.empty() && e[i].num == e[i - 1].num + 1)
+      runs.back().second++;
+    else
+      runs.push_back({i, 1});
+  }
+  return runs;
+}
+
+// stamp_incremental() - stamp by appending to the unchanged input: per page a new
+// version of the page object whose content is the stamp drawn over a form XObject
+// holding the original content, then a cross-reference section chained by /Prev.
+// Throws FullRewrite when an explicit check fails, Error on a real failure.
+StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
+                              const std::function<std::string(int, int)>& text_for_page, std::string& upd) {
+  StampResult res;
+  if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
+  if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
+  if (pdf.anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
+  if (f.read_at(0, 5) != "%PDF-") throw FullRewrite{"the file does not begin with %PDF- (offsets would be ambiguous)"};
+  long long prev = last_startxref(f);
+  if (prev <= 0 || prev >= f.size()) throw FullRewrite{"no usable startxref at the end of the file"};
+  std::string at = f.read_at(prev, 64);
+  size_t p = 0;
+  while (p < at.size() && strchr(" \t\r\n\f", at[p]) && at[p]) p++;
+  bool table = at.compare(p, 4, "xref") == 0;
+  if (!table && !(p < at.size() && at[p] >= '1' && at[p] <= '9'))
+    throw FullRewrite{"startxref does not point to a cross-reference section"};
+  auto trailer = pdf.getTrailer();
+  if (trailer.hasKey("/XRefStm")) throw FullRewrite{"hybrid-reference file (/XRefStm)"};
+  auto root = trailer.getKey("/Root");
+  if (!root.isIndirect() || !root.isDictionary()) throw FullRewrite{"the trailer's /Root is not an indirect dictionary"};
+  if (!table && !trailer.getKey("/Type").isNameAndEquals("/XRef"))
+    throw FullRewrite{"the last cross-reference stream is not where qpdf read it"};
+
+  auto xref = pdf.getXRefTable();
+  int next = 1;
+  for (auto& [og, entry] : xref) next = std::max(next, og.getObj() + 1);
+  auto size_key = trailer.getKey("/Size");
+  if (size_key.isInteger() && size_key.getIntValue() > next && size_key.getIntValue() < 8388607)
+    next = static_cast<int>(size_key.getIntValue());
+
+  QPDFPageDocumentHelper dh(pdf);
+  auto pages = dh.getAllPages();
+  check_page_count(pages.size(), s);
+  auto count = root.getKey("/Pages").getKey("/Count");
+  if (!count.isInteger() || count.getIntValue() != static_cast<long long>(pages.size()))
+    throw FullRewrite{"the page tree's /Count does not match its pages"};
+  res.pages = static_cast<int>(pages.size());
+  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned about the page tree"};
+
+  ObjWriter w(upd, static_cast<size_t>(f.size()));
+  std::string last = f.read_at(f.size() - 1, 1);
+  if (last != "\n" && last != "\r") upd += "\n";
+  int font_num = next++, gs_num = next++;
+  w.object(font_num, 0, font_dict());
+  w.object(gs_num, 0, gs_dict(s));
+  const std::string fixed_res = " /Font << /PGfont " + std::to_string(font_num) + " 0 R >> /ExtGState << /PGgs " +
+                                std::to_string(gs_num) + " 0 R >> >>";
+
+  std::set<QPDFObjGen> seen;
+  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
+  int i = 0;
+  for (auto& page : pages) {
+    i++;
+    auto po = page.getObjectHandle();
+    QPDFObjGen og = po.getObjGen();
+    if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
+    if (!seen.insert(og).second) throw FullRewrite{"several pages share one page object"};
+    PageGeometry g = page_geometry(page, i);
+    auto resources = page.getAttribute("/Resources", false);
+    auto contents = po.getKey("/Contents");
+
+    // The form XObject holding the original content (and its resources). Pages
+    // with the same content stream and the same form dictionary share one form.
+    std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
+                       format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
+                       "] /Resources " + (resources.isDictionary() ? resources.unparse() : std::string("<< >>"));
+    auto group = po.getKey("/Group");
+    if (group.isDictionary()) head += " /Group " + group.unparse();
+    int form_num = 0;
+    auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
+    auto it = contents.isStream() ? forms.find(key) : forms.end();
+    if (it != forms.end()) {
+      form_num = it->second;
+    } else {
+      form_num = next++;
+      if (contents.isStream()) {
+        // One stream: its encoded bytes are copied as they are, never decoded here.
+        auto d = contents.getDict();
+        for (const char* k : {"/F", "/FFilter", "/FDecodeParms"})
+          if (d.hasKey(k)) throw FullRewrite{"page " + std::to_string(i) + " content is an external file stream"};
+        for (const char* k : {"/Filter", "/DecodeParms"})
+          if (d.hasKey(k)) head += std::string(" ") + k + " " + d.getKey(k).unparse();
+        auto raw = contents.getRawStreamData();
+        w.stream(form_num, head, reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
+        forms[key] = form_num;
+      } else {
+        // Several streams (or none): decoded within MaxPageContent, joined, recompressed.
+        Pl_Buffer buf("page contents");
+        if (contents.isArray() && contents.getArrayNItems() > 0) {
+          Pl_Flate flate("compress page contents", &buf, Pl_Flate::a_deflate);
+          Pl_Limit limit(&flate, s.max_content_bytes);
+          page.pipeContents(&limit);
+          limit.finish();
+          head += " /Filter /FlateDecode";
+        } else {
+          buf.finish();
+        }
+        auto b = buf.getBufferSharedPointer();
+        w.stream(form_num, head, reinterpret_cast<const char*>(b->getBuffer()), b->getSize());
+      }
+    }
+
+    // The stamp: the original page as the form, then the text over it.
+    auto lines = page_lines(text_for_page(i, res.pages), i, res);
+    std::string content = "q /PGpage Do Q\n" + stamp_content(g.crop, g.rotate, s, lines);
+    int content_num = next++;
+    w.stream(content_num, "<<", content.data(), content.size());
+
+    // The page object again, same number and generation, with new content and resources.
+    std::string dict = "<<";
+    for (auto& [k, v] : po.getDictAsMap()) {
+      if (k == "/Contents" || k == "/Resources") continue;
+      dict += " " + QPDFObjectHandle::newName(k).unparse() + " " + v.unparse();
+    }
+    dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
+            std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
+    w.object(og.getObj(), og.getGen(), dict);
+  }
+  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
+
+  // The cross-reference section, of the same kind as the input's last one.
+  std::string tail = " /Root " + root.unparse();
+  auto info = trailer.getKey("/Info");
+  if (info.isIndirect() || info.isDictionary()) tail += " /Info " + info.unparse();  // a direct one is copied
+  auto id = trailer.getKey("/ID");
+  if (id.isArray() && id.getArrayNItems() == 2 && id.getArrayItem(0).isString() && id.getArrayItem(1).isString())
+    tail += " /ID " + id.unparse();
+  tail += " /Prev " + std::to_string(prev);
+  long long xref_off = w.offset();
+  if (table) {
+    auto& e = w.entries();
+    auto runs = subsections(e);
+    std::string x = "xref\n";
+    char line[32];
+    for (auto& [first, n] : runs) {
+      x += std::to_string(e[first].num) + " " + std::to_string(n) + "\n";
+      for (size_t k = first; k < first + n; k++) {
+        snprintf(line, sizeof line, "%010lld %05d n\r\n", e[k].off, e[k].gen);
+        x += line;
+      }
+    }
+    upd += x + "trailer\n<< /Size " + std::to_string(next) + tail + " >>\n";
+  } else {
+    int xnum = next++;
+    w.entries().push_back({xnum, 0, xref_off});
+    auto& e = w.entries();
+    auto runs = subsections(e);
+    int ow = 1;
+    while (ow < 8 && (xref_off >> (8 * ow)) > 0) ow++;
+    std::string data, index;
+    for (auto& [first, n] : runs) {
+      index += (index.empty() ? "" : " ") + std::to_string(e[first].num) + " " + std::to_string(n);
+      for (size_t k = first; k < first + n; k++) {
+        data += '\1';
+        for (int b = ow - 1; b >= 0; b--) data += static_cast<char>((e[k].off >> (8 * b)) & 0xff);
+        data += static_cast<char>((e[k].gen >> 8) & 0xff);
+        data += static_cast<char>(e[k].gen & 0xff);
+      }
+    }
+    w.stream(xnum,
+             "<< /Type /XRef /Size " + std::to_string(next) + " /Index [" + index + "] /W [1 " + std::to_string(ow) +
+                 " 2]" + tail,
+             data.data(), data.size());
+  }
+  upd += "startxref\n" + std::to_string(xref_off) + "\n%%EOF\n";
+  res.incremental = true;
+  return res;
+}
+
+// write_output() - write the input's bytes followed by update to path.
+void write_output(const std::string& path, const InputFile& f, const std::string& update) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error("cannot write " + path + ": " + strerror(errno));
+  bool ok = true;
+  for (long long off = 0; ok && off < f.size(); off += 1 << 20) {
+    std::string chunk = f.read_at(off, 1 << 20);
+    ok = !chunk.empty() && write_all(fd, chunk.data(), chunk.size());
+  }
+  ok = ok && write_all(fd, update.data(), update.size());
+  if (close(fd) != 0) ok = false;
+  if (!ok) throw Error("cannot write " + path + ": " + strerror(errno));
+}
+
+}  // namespace
+
+int count_pdf_pages(const std::string& path, bool repair_damaged) {
+  InputFile f(path);
+  QPDF pdf;
+  open_pdf(pdf, f, repair_damaged);
+  try {
+    return static_cast<int>(QPDFPageDocumentHelper(pdf).getAllPages().size());
+  } catch (const std::exception& e) {
+    throw Error(std::string("the PDF's page tree is broken: ") + e.what());
+  }
+}
+
+StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
+                      const std::function<std::string(int, int)>& text_for_page, const StampOptions& opt) {
+  InputFile f(in);
+  std::string why = "incremental update not allowed by the caller";
+  if (opt.allow_incremental) {
+    QPDF pdf;
+    open_pdf(pdf, f, s.repair_damaged);
+    std::string update;
+    try {
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, update);
+      if (opt.update)
+        opt.update->swap(update);
+      else
+        write_output(out, f, update);
+      return r;
+    } catch (const FullRewrite& fr) {
+      why = fr.why;
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(std::string("cannot stamp the PDF: ") + e.what());
+    }
+  }
+  // A fresh QPDF: the incremental attempt may have resolved or copied objects.
+  QPDF pdf;
+  open_pdf(pdf, f, s.repair_damaged);
+  StampResult r = stamp_full(pdf, out, s, text_for_page);
+  r.full_rewrite_reason = why;
+  return r;
 }
 
 }  // namespace pg

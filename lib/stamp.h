@@ -15,6 +15,17 @@ struct StampResult {
   int pages = 0;
   std::vector<char32_t> replaced;  // characters the font could not show
   std::vector<std::string> warnings;  // qpdf warnings accepted (RepairDamagedPDF Yes)
+  bool incremental = false;  // output = the input's bytes unchanged + an appended update
+  std::string full_rewrite_reason;  // why the whole file was rewritten (empty if incremental)
+};
+
+// StampOptions - how stamp_pdf() may write its output.
+struct StampOptions {
+  // Try the incremental update first (falls back to a full rewrite by explicit checks).
+  bool allow_incremental = true;
+  // If set and the incremental path is taken, *update receives the appended bytes
+  // and `out` is not written: the output is the input file followed by *update.
+  std::string* update = nullptr;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.
@@ -22,9 +33,12 @@ int count_pdf_pages(const std::string& path, bool repair_damaged);
 
 // stamp_pdf() - read `in`, stamp page i (1-based) with text_for_page(i, pages)
 // (UTF-8, '\n' separates lines) as `s` says, and write the result to `out`.
-// Throws Error (nothing usable written) on any failure.
+// Ordinary files get an incremental update (input bytes kept, new page objects
+// appended); repaired, encrypted or unusual files and hidden titles get a full
+// rewrite. Throws Error (nothing usable written) on any failure.
 StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
-                      const std::function<std::string(int page, int pages)>& text_for_page);
+                      const std::function<std::string(int page, int pages)>& text_for_page,
+                      const StampOptions& opt = {});
 
 // Box - a rectangle in PDF user space.
 struct Box {

@@ -69,18 +69,28 @@ bool parse_bool(std::string_view s, const std::string& what) {
   throw Error(what + ": expected Yes or No, not \"" + printable(t) + "\"");
 }
 
-std::string format_number(double v) {
+void append_number(std::string& out, double v) {
   char buf[64];
   if (!(v == v) || v > 1e9 || v < -1e9) v = 0;  // NaN and absurd values never reach PDF
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
-  if (ec != std::errc()) return "0";
-  std::string r(buf, p);
-  while (r.find('.') != std::string::npos && (r.back() == '0' || r.back() == '.')) {
-    bool dot = r.back() == '.';
-    r.pop_back();
-    if (dot) break;
+  if (ec != std::errc()) {
+    out += '0';
+    return;
   }
-  if (r == "-0") r = "0";
+  if (memchr(buf, '.', static_cast<size_t>(p - buf))) {
+    while (p[-1] == '0') p--;
+    if (p[-1] == '.') p--;
+  }
+  if (p - buf == 2 && buf[0] == '-' && buf[1] == '0') {
+    out += '0';
+    return;
+  }
+  out.append(buf, p);
+}
+
+std::string format_number(double v) {
+  std::string r;
+  append_number(r, v);
   return r;
 }
 

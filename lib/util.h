@@ -35,6 +35,8 @@ bool parse_bool(std::string_view s, const std::string& what);
 
 // format_number() - fixed-point number for PDF content, classic locale, no trailing zeros.
 std::string format_number(double v);
+// append_number() - format_number(v) appended to out.
+void append_number(std::string& out, double v);
 
 // hex() - lower-case hex encoding.
 std::string hex(const unsigned char* p, size_t n);

@@ -2,13 +2,14 @@
 #include "watermark.h"
 
 #include <cerrno>
+#include <future>
 #include <memory>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <cups/cups.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,16 +83,130 @@ std::array<unsigned char, 32> hash_file(const std::string& path) {
   return h;
 }
 
-// send_file() - copy a file to out_fd.
+// send_file() - copy a file to out_fd (in the kernel with sendfile where it can).
 bool send_file(const std::string& path, int out_fd) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = copy_fd(fd, out_fd, nullptr);
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0;
+  off_t off = 0;
+  while (ok && off < st.st_size) {
+    ssize_t n = sendfile(out_fd, fd, &off, static_cast<size_t>(std::min<off_t>(st.st_size - off, 1 << 30)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && off == 0 && (errno == EINVAL || errno == ENOSYS)) break;  // not supported: copy below
+    if (n <= 0) ok = false;
+  }
+  if (ok && off < st.st_size) ok = lseek(fd, off, SEEK_SET) == off && copy_fd(fd, out_fd, nullptr);
   close(fd);
   return ok;
 }
 
 }  // namespace
+
+namespace {
+
+// cups_space() - the white space cupsParseOptions() separates options with.
+bool cups_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// same_name() - option names compare case-insensitively (ASCII), as in CUPS.
+bool same_name(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// add_option() - add or replace (keeping the first spelling of the name) an option.
+void add_option(std::vector<std::pair<std::string, std::string>>& opts, const std::string& name, const std::string& value) {
+  if (name.empty()) return;
+  // CUPS keeps only one of these two synonyms: the later one.
+  for (const char* pair : {"cupsPrintQuality", "print-quality"}) {
+    std::string other = std::string(pair) == "print-quality" ? "cupsPrintQuality" : "print-quality";
+    if (same_name(name, pair))
+      for (size_t i = 0; i < opts.size(); i++)
+        if (same_name(opts[i].first, other)) {
+          opts.erase(opts.begin() + static_cast<long>(i));
+          break;
+        }
+  }
+  for (auto& o : opts)
+    if (same_name(o.first, name)) {
+      o.second = value;
+      return;
+    }
+  opts.emplace_back(name, value);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_cups_options(const std::string& arg) {
+  std::vector<std::pair<std::string, std::string>> opts;
+  std::string s = arg.substr(0, arg.find('\0'));
+  size_t i = 0, end = s.size();
+  if (s.size() >= 2 && s[0] == '{' && s.back() == '}') {  // "{name=value ...}"
+    i = 1;
+    end--;
+  }
+  while (i < end && cups_space(s[i])) i++;
+  while (i < end) {
+    size_t start = i;
+    while (i < end && !cups_space(s[i]) && s[i] != '=') i++;
+    if (i == start) break;
+    std::string name = s.substr(start, i - start);
+    while (i < end && cups_space(s[i])) i++;
+    if (i >= end || s[i] != '=') {
+      // A bare name is a boolean: "name" is true, "noname" is false.
+      if (name.size() >= 2 && tolower(static_cast<unsigned char>(name[0])) == 'n' &&
+          tolower(static_cast<unsigned char>(name[1])) == 'o')
+        add_option(opts, name.substr(2), "false");
+      else
+        add_option(opts, name, "true");
+      continue;
+    }
+    i++;
+    std::string v;
+    while (i < end && !cups_space(s[i])) {
+      char c = s[i];
+      if (c == ',') {
+        v += c;
+        i++;
+      } else if (c == '\'' || c == '"') {
+        // Quoted: white space kept, backslash escapes, quotes dropped.
+        i++;
+        while (i < end && s[i] != c) {
+          if (s[i] == '\\' && i + 1 < end) i++;
+          v += s[i++];
+        }
+        if (i < end) i++;
+      } else if (c == '{') {
+        // A collection: kept with its braces up to the matching one.
+        int depth = 0;
+        for (; i < end; i++) {
+          if (s[i] == '{') {
+            depth++;
+          } else if (s[i] == '}') {
+            if (--depth == 0) {
+              v += s[i++];
+              break;
+            }
+          } else if (s[i] == '\\' && i + 1 < end) {
+            i++;
+          }
+          v += s[i];
+        }
+      } else {
+        while (i < end && !cups_space(s[i])) {
+          if (s[i] == '\\' && i + 1 < end) i++;
+          v += s[i++];
+        }
+      }
+    }
+    if (i < end) i++;
+    while (i < end && cups_space(s[i])) i++;
+    add_option(opts, name, v);
+  }
+  return opts;
+}
 
 JobInfo parse_job_args(const std::vector<std::string>& argv) {
   if (argv.size() < 6 || argv.size() > 7)
@@ -102,10 +217,7 @@ JobInfo parse_job_args(const std::vector<std::string>& argv) {
   j.user = argv[2];
   j.title = argv[3];
   parse_int(argv[4], 1, 1000000, "copies");
-  cups_option_t* opts = nullptr;
-  int n = cupsParseOptions(argv[5].c_str(), 0, &opts);
-  for (int i = 0; i < n; i++) j.options[opts[i].name] = opts[i].value ? opts[i].value : "";
-  cupsFreeOptions(n, opts);
+  for (auto& [name, value] : parse_cups_options(argv[5])) j.options[name] = value;
   if (argv.size() == 7) j.input = argv[6];
   const char* printer = getenv("PRINTER");
   j.queue = printer ? printer : "";
@@ -179,6 +291,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   try {
     job = parse_job_args(argv);
     cfg = load_config_default();
+    crypto_init();  // before any libsodium call, on this thread
   } catch (const Error& e) {
     log_error(e.what());
     return 1;
@@ -189,11 +302,14 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   // The input must be a seekable file for qpdf: spool stdin first.
   std::unique_ptr<TempFile> spool;
   std::string input = job.input;
+  crypto_hash_sha256_state spool_hash;
+  crypto_hash_sha256_init(&spool_hash);
   try {
     if (input.empty()) {
       spool = std::make_unique<TempFile>();
       // Bounded: a document larger than MaxDocumentSize never fills the disk.
-      if (!copy_fd(in_fd, spool->fd(), nullptr, s.max_document_bytes))
+      // Hashed in the same pass (the hash is of exactly the bytes spooled).
+      if (!copy_fd(in_fd, spool->fd(), &spool_hash, s.max_document_bytes))
         throw Error(errno == EFBIG ? "the document is larger than MaxDocumentSize " + std::to_string(s.max_document_bytes) +
                                          " bytes; nothing printed"
                                    : std::string("cannot spool the document: ") + strerror(errno));
@@ -220,8 +336,23 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     return send_file(input, out_fd) ? 0 : 1;
   }
 
+  // The document's SHA-256 (the slowest step for large files) runs on a second
+  // thread while keys, audit store and PDF are opened; the first page's stamp
+  // text waits for it, since the signature covers it.
+  std::future<std::array<unsigned char, 32>> doc_hash;
+  if (spool) {
+    std::promise<std::array<unsigned char, 32>> done;
+    std::array<unsigned char, 32> h;
+    crypto_hash_sha256_final(&spool_hash, h.data());
+    done.set_value(h);
+    doc_hash = done.get_future();
+  } else {
+    // A thread only pays off for large files (it costs a scheduling round trip).
+    struct stat hs;
+    bool large = stat(input.c_str(), &hs) == 0 && hs.st_size > (4 << 20);
+    doc_hash = std::async(large ? std::launch::async : std::launch::deferred, hash_file, input);
+  }
   try {
-    crypto_init();
     KeyStore keys(cfg.key_dir);
     Key key = keys.current();
     AuditStore audit(cfg.audit_db, cfg.syslog);
@@ -239,7 +370,6 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     rec.queue = job.queue;
     rec.host = job.host;
     rec.time_utc = utc_iso8601(now);
-    rec.doc_sha256 = hash_file(input);
     rec.title_hidden = s.hide_titles;
     rec.title = s.hide_titles ? title_hash(key, job.title) : job.title;
     std::string code;
@@ -256,6 +386,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     };
     auto text_for_page = [&](int page, int pages) {
       if (code.empty()) {
+        rec.doc_sha256 = doc_hash.get();
         rec.pages = pages;
         mac = sign_record(key, rec);
         code = make_code(key.id, mac);
@@ -265,7 +396,12 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
       vars["page"] = std::to_string(page);
       return expand_template(s.tmpl, vars);
     };
-    StampResult r = stamp_pdf(input, out.path(), s, text_for_page);
+    // Ordinary files: the output is the input's bytes plus an appended update.
+    std::string update;
+    StampOptions opt;
+    opt.update = &update;
+    StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
+    if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {
       std::string list;
       for (size_t i = 0; i < r.replaced.size() && i < 10; i++) list += (i ? " " : "") + codepoint_name(r.replaced[i]);
@@ -292,7 +428,9 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     ev.record = encode_record(rec);
     audit.append(ev, key);
 
-    if (!send_file(out.path(), out_fd)) {
+    bool sent = r.incremental ? send_file(input, out_fd) && write_all(out_fd, update.data(), update.size())
+                              : send_file(out.path(), out_fd);
+    if (!sent) {
       log_error(std::string("cannot write the stamped document: ") + strerror(errno));
       return 1;
     }

@@ -17,6 +17,11 @@ struct JobInfo {
   std::string input;  // file argument; empty for stdin
 };
 
+// parse_cups_options() - the job options argument split into (name, value) pairs
+// exactly as cupsParseOptions() does (quotes, backslashes, collections, "noname"),
+// so the filter need not load libcups and its dependencies at start-up.
+std::vector<std::pair<std::string, std::string>> parse_cups_options(const std::string& arg);
+
 // parse_job_args() - the CUPS filter/backend argv (job user title copies options
 // [file]) plus $PRINTER; throws Error on a malformed command line.
 JobInfo parse_job_args(const std::vector<std::string>& argv);

@@ -1,7 +1,13 @@
 // test_watermark.cc - the whole filter: stamping, signing, auditing, failing closed.
 #include <gtest/gtest.h>
 
+#include <cups/cups.h>
+#include <sodium.h>
+
+#include <algorithm>
+
 #include "audit.h"
+#include "record.h"
 #include "testutil.h"
 #include "watermark.h"
 
@@ -249,4 +255,99 @@ TEST(Watermark, ResourceLimitsFailClosed) {
   EXPECT_NE(r.err.find("larger than MaxDocumentSize"), std::string::npos) << r.err;
   EXPECT_EQ(pg::parse_size("256M", "x"), 256LL << 20);
   EXPECT_THROW(pg::parse_size("lots", "x"), pg::Error);
+}
+
+TEST(Watermark, OutputIsTheInputPlusAnUpdateAndTheHashIsOfTheInput) {
+  for (bool via_stdin : {false, true}) {
+    TempDir d;
+    auto conf = pgtest::make_site(d);
+    std::string in = pdf("rotated.pdf"), bytes = pgtest::slurp(in);
+    auto r = pgtest::run_filter(conf, "q1", kArgs, in, via_stdin);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_GT(r.out.size(), bytes.size());
+    EXPECT_EQ(r.out.compare(0, bytes.size(), bytes), 0) << "the original bytes are not kept (stdin " << via_stdin << ")";
+    pgtest::write_text(d / "out.pdf", r.out);
+    EXPECT_EQ(pgtest::pdftotext_pages(d / "out.pdf").size(), 4u);
+    // The signed record names the SHA-256 of exactly the input (hashed while spooling for stdin).
+    pg::AuditStore a(d / "audit.db", false);
+    pg::AuditQuery q;
+    q.event = "stamp";
+    auto rows = a.query(q);
+    ASSERT_EQ(rows.size(), 1u);
+    pg::SignedRecord rec;
+    ASSERT_TRUE(pg::decode_record(rows[0].record, rec));
+    std::array<unsigned char, 32> h;
+    crypto_hash_sha256(h.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    EXPECT_EQ(rec.doc_sha256, h) << "stdin " << via_stdin;
+  }
+}
+
+namespace {
+
+// cups_reference() - what libcups' cupsParseOptions() makes of arg, sorted by name.
+std::vector<std::pair<std::string, std::string>> cups_reference(const std::string& arg) {
+  cups_option_t* opts = nullptr;
+  int n = cupsParseOptions(arg.c_str(), 0, &opts);
+  std::vector<std::pair<std::string, std::string>> r;
+  for (int i = 0; i < n; i++) r.emplace_back(opts[i].name, opts[i].value ? opts[i].value : "");
+  cupsFreeOptions(n, opts);
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
+// ours_sorted() - pg::parse_cups_options(arg), sorted by name.
+std::vector<std::pair<std::string, std::string>> ours_sorted(const std::string& arg) {
+  auto r = pg::parse_cups_options(arg);
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
+}  // namespace
+
+TEST(Watermark, OptionParsingMatchesLibcups) {
+  std::vector<std::string> cases = {
+      "",
+      "   ",
+      "a=b",
+      "job-uuid=urn:uuid:1 job-originating-host-name=ws7.example",
+      "a=1 A=2 b",
+      "nocollate noNo no",
+      "x = y",
+      "x= y z",
+      "t='quoted value' u=\"dq \\\" inside\" v=back\\ slash w=end\\",
+      "c={a=1 b={c=2} d='x y'} e=f",
+      "{a=1 b=2}",
+      "{}",
+      "{",
+      "k=a,b,'c d',e",
+      "k='unterminated",
+      "k={unterminated x=y",
+      "cupsPrintQuality=3 print-quality=4",
+      "print-quality=4 cupsPrintQuality=3 PRINT-QUALITY=5",
+      "=value a==b",
+      "tab\tsep\nline\vvt\fff\rcr=1",
+      "printguard-watermark=off printguard-placement='diagonal' job-name=\"a\\\\b\"",
+      "k={a\\}b} m=x{y}z",
+      "q='a\\'b' r=\"\\\\\" s=\\'",
+  };
+  std::string dir = std::string(getenv("PG_SRCDIR") ? getenv("PG_SRCDIR") : "..") + "/tests/fuzz/corpus/fuzz_options";
+  std::string list = pgtest::run("ls '" + dir + "' 2>/dev/null");
+  size_t p = 0, files = 0;
+  while (p < list.size()) {
+    size_t nl = list.find('\n', p);
+    std::string f = list.substr(p, nl - p);
+    p = nl == std::string::npos ? list.size() : nl + 1;
+    if (f.empty()) continue;
+    std::string data = pgtest::slurp(dir + "/" + f);
+    cases.push_back(data);
+    // The fuzz inputs hold several NUL-separated arguments: each part counts.
+    for (size_t a = 0, b; a <= data.size(); a = b + 1) {
+      b = data.find('\0', a);
+      if (b == std::string::npos) b = data.size();
+      cases.push_back(data.substr(a, b - a));
+    }
+    files++;
+  }
+  EXPECT_GT(files, 0u) << "no option corpus in " << dir;
+  for (auto& c : cases) EXPECT_EQ(ours_sorted(c), cups_reference(c)) << "options: " << c;
 }
