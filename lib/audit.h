@@ -108,7 +108,7 @@ class AuditStore {
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   void migrate();
