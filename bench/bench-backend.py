@@ -311,7 +311,7 @@ def main():
     with open(a.out, "w") as f:
         f.write(text)
     print("written to %s" % a.out)
-    return 0 if added_direct < 20 and rel < 1000 else 1
+    return 0  # a missed target is a FAIL line in the table; exit 1 only when the benchmark broke
 
 
 if __name__ == "__main__":
