@@ -38,6 +38,11 @@ class Stmt {
       throw Error("audit store: " + db_error(db));
   }
   ~Stmt() { sqlite3_finalize(st_); }
+  // reset() - ready the statement to run again with new bindings.
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
   void bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
   void bind_null_if_empty(int i, const std::string& v) {
     if (v.empty()) sqlite3_bind_null(st_, i); else bind(i, v);
@@ -219,6 +224,10 @@ AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path
   try {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
+    // The WAL stays when a process closes the store (the destructor makes it
+    // durable): no checkpoint, delete and re-create of the WAL, with their
+    // four fsyncs, per filter or backend run. SQLite checkpoints every 1000 pages.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     migrate();
   } catch (const Error& e) {
     sqlite3_close(db_);
@@ -228,7 +237,17 @@ AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path
 }
 
 AuditStore::~AuditStore() {
-  if (db_) sqlite3_close(db_);
+  if (!db_) return;
+  // What this process recorded reaches the disk before it exits, as the
+  // checkpoint at close used to guarantee: one fdatasync of the WAL.
+  // After an erasure (anonymisation, redaction) the old page versions must not
+  // stay in the WAL: checkpoint it into the store and truncate it.
+  sqlite3_file* wal = nullptr;
+  if (erased_)
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  else if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal && wal->pMethods)
+    wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  sqlite3_close(db_);
 }
 
 void AuditStore::exec(const std::string& sql) {
@@ -288,6 +307,11 @@ void AuditStore::migrate() {
       // Version 3: release-station PINs (argon2id hashes).
       exec("CREATE TABLE pins (user TEXT PRIMARY KEY, hash TEXT NOT NULL, set_at TEXT NOT NULL);");
     }
+    if (v < 5) {
+      // Version 5: find the latest record of one kind (last_detail("config"), run
+      // by every filter and backend start) without reading the whole store.
+      exec("CREATE INDEX IF NOT EXISTS events_event ON events(event);");
+    }
     exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     exec("COMMIT");
   } catch (...) {
@@ -297,15 +321,30 @@ void AuditStore::migrate() {
 }
 
 long long AuditStore::append(AuditEvent ev, const Key& key) {
-  if (ev.time_utc.empty()) ev.time_utc = utc_iso8601(time(nullptr));
-  ev.chain_key_id = key.id;
-  // Users are chained by their lower-cased name (LDAP uids ignore case), so one
-  // person has one pseudonym per key whatever the spelling.
-  std::string user_h = field_hash(key, "user", lower(ev.user));
-  std::string host_h = field_hash(key, "host", ev.host);
-  if (!ev.title_hidden) ev.title_h = field_hash(key, "title", ev.title);
-  auto rh = sha256(ev.record);
-  std::string record_h = hex(rh.data(), rh.size());
+  std::vector<AuditEvent> one;
+  one.push_back(std::move(ev));
+  return append_all(std::move(one), key);
+}
+
+long long AuditStore::append_all(std::vector<AuditEvent> evs, const Key& key) {
+  if (evs.empty()) return 0;
+  struct Hashes {
+    std::string user_h, host_h, record_h;
+  };
+  std::vector<Hashes> hs;
+  for (auto& ev : evs) {
+    if (ev.time_utc.empty()) ev.time_utc = utc_iso8601(time(nullptr));
+    ev.chain_key_id = key.id;
+    // Users are chained by their lower-cased name (LDAP uids ignore case), so one
+    // person has one pseudonym per key whatever the spelling.
+    Hashes h;
+    h.user_h = field_hash(key, "user", lower(ev.user));
+    h.host_h = field_hash(key, "host", ev.host);
+    if (!ev.title_hidden) ev.title_h = field_hash(key, "title", ev.title);
+    auto rh = sha256(ev.record);
+    h.record_h = hex(rh.data(), rh.size());
+    hs.push_back(h);
+  }
   begin_immediate();
   try {
     std::string prev(64, '0');
@@ -319,42 +358,49 @@ long long AuditStore::append(AuditEvent ev, const Key& key) {
       Stmt q(db_, "SELECT seq FROM sqlite_sequence WHERE name='events'");
       if (q.step() && q.num(0) + 1 > next_id) next_id = q.num(0) + 1;
     }
-    ev.id = next_id;
-    auto chain = hmac(key, "printguard-chain", chain_input(prev, ev, user_h, host_h, record_h));
     Stmt ins(db_,
              "INSERT INTO events (id,time,event,user,user_h,queue,host,host_h,job_id,job_uuid,title,title_hidden,title_h,"
              "pages,code,key_id,mac,record,record_h,detail,chain_key_id,chain) VALUES "
              "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, ev.id);
-    ins.bind(2, ev.time_utc);
-    ins.bind(3, ev.event);
-    ins.bind(4, ev.user);
-    ins.bind(5, user_h);
-    ins.bind(6, ev.queue);
-    ins.bind(7, ev.host);
-    ins.bind(8, host_h);
-    ins.bind(9, ev.job_id);
-    ins.bind(10, ev.job_uuid);
-    ins.bind(11, ev.title_hidden ? std::string() : ev.title);
-    ins.bind(12, static_cast<long long>(ev.title_hidden));
-    ins.bind(13, ev.title_h);
-    ins.bind(14, ev.pages);
-    ins.bind_null_if_empty(15, ev.code);
-    ins.bind(16, ev.key_id);
-    ins.bind_blob(17, ev.mac);
-    ins.bind_blob(18, ev.record);
-    ins.bind(19, record_h);
-    ins.bind(20, ev.detail);
-    ins.bind(21, key.id);
-    ins.bind(22, hex(chain.data(), chain.size()));
-    ins.step();
+    for (size_t i = 0; i < evs.size(); i++) {
+      AuditEvent& ev = evs[i];
+      const Hashes& h = hs[i];
+      ev.id = next_id++;
+      auto chain = hmac(key, "printguard-chain", chain_input(prev, ev, h.user_h, h.host_h, h.record_h));
+      prev = hex(chain.data(), chain.size());
+      ins.reset();
+      ins.bind(1, ev.id);
+      ins.bind(2, ev.time_utc);
+      ins.bind(3, ev.event);
+      ins.bind(4, ev.user);
+      ins.bind(5, h.user_h);
+      ins.bind(6, ev.queue);
+      ins.bind(7, ev.host);
+      ins.bind(8, h.host_h);
+      ins.bind(9, ev.job_id);
+      ins.bind(10, ev.job_uuid);
+      ins.bind(11, ev.title_hidden ? std::string() : ev.title);
+      ins.bind(12, static_cast<long long>(ev.title_hidden));
+      ins.bind(13, ev.title_h);
+      ins.bind(14, ev.pages);
+      ins.bind_null_if_empty(15, ev.code);
+      ins.bind(16, ev.key_id);
+      ins.bind_blob(17, ev.mac);
+      ins.bind_blob(18, ev.record);
+      ins.bind(19, h.record_h);
+      ins.bind(20, ev.detail);
+      ins.bind(21, key.id);
+      ins.bind(22, prev);
+      ins.step();
+    }
     exec("COMMIT");
   } catch (const Error& e) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw Error("cannot write audit store " + path_ + ": " + e.what());
   }
-  if (syslog_) syslog_event(audit_line(ev));
-  return ev.id;
+  if (syslog_)
+    for (auto& ev : evs) syslog_event(audit_line(ev));
+  return evs.back().id;
 }
 
 long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {
@@ -458,7 +504,9 @@ bool AuditStore::clear_pin(const std::string& user) {
   Stmt s(db_, "DELETE FROM pins WHERE user = ?");
   s.bind(1, lower(user));
   s.step();
-  return sqlite3_changes(db_) > 0;
+  bool cleared = sqlite3_changes(db_) > 0;
+  erased_ = erased_ || cleared;
+  return cleared;
 }
 
 std::string AuditStore::pin_of(const std::string& user) {
@@ -492,7 +540,9 @@ int AuditStore::redact_details(long long before, bool dry_run) {
   Stmt u(db_, std::string("UPDATE events SET title = '', host = '', record = x'', redacted = 1") + where);
   u.bind(1, utc_iso8601(before));
   u.step();
-  return sqlite3_changes(db_);
+  int n = sqlite3_changes(db_);
+  erased_ = erased_ || n > 0;
+  return n;
 }
 
 std::string pseudonym_of(const std::string& user_h) { return "anon-" + user_h.substr(0, 16); }
@@ -506,6 +556,7 @@ int AuditStore::anonymise_user(const std::string& user) {
     u.bind(1, user);
     u.step();
     int n = sqlite3_changes(db_);
+    erased_ = true;
     Stmt p(db_, "DELETE FROM pins WHERE user = ? COLLATE NOCASE");
     p.bind(1, user);
     p.step();

@@ -50,6 +50,9 @@ class AuditStore {
   // append() - add ev chained under key, atomically with respect to other writers;
   // returns its id. Throws Error if the store cannot be written.
   long long append(AuditEvent ev, const Key& key);
+  // append_all() - add several events, chained in order, in one transaction (all
+  // or none); returns the last one's id (0 for none).
+  long long append_all(std::vector<AuditEvent> evs, const Key& key);
   // find_code() - the stamp record carrying this (canonical) signature code.
   std::optional<AuditEvent> find_code(const std::string& code);
   // query() - newest first.
@@ -108,7 +111,7 @@ class AuditStore {
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
  private:
   void migrate();
@@ -118,6 +121,7 @@ class AuditStore {
   sqlite3* db_ = nullptr;
   std::string path_;
   bool syslog_;
+  bool erased_ = false;  // data was anonymised or redacted: checkpoint the WAL at close
 };
 
 // field_hash() - keyed hash (hex) of one sensitive field, as chained.

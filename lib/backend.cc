@@ -21,11 +21,11 @@
 #include "audit.h"
 #include "config.h"
 #include "ippstate.h"
+#include "jobargs.h"
 #include "keys.h"
 #include "log.h"
 #include "release.h"
 #include "util.h"
-#include "watermark.h"
 
 namespace pg {
 

@@ -18,6 +18,11 @@ struct CupsJob {
 // list_jobs() - every job that is not completed (held, pending, processing...).
 std::vector<CupsJob> list_jobs();
 
+// list_held_jobs() - owner's held jobs on the given queues, asking cupsd for as
+// little as it can answer from memory: per queue, the held jobs' ids and owners;
+// then the details of the owner's jobs only (Get-Jobs with job-ids).
+std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, const std::string& owner);
+
 // get_job() - one job by id (any state); throws Error if CUPS does not know it.
 CupsJob get_job(int id);
 
@@ -43,5 +48,10 @@ void release_job(int id);
 
 // cancel_job() - Cancel-Job, with purge-job when purge is true.
 void cancel_job(int id, bool purge);
+
+// purge_jobs() - cancel and purge several jobs in one request (Purge-Jobs with
+// job-ids, as cancel -a -x does for a queue); throws Error if cupsd refuses,
+// e.g. because one of them is gone: then none was touched.
+void purge_jobs(const std::vector<int>& ids);
 
 }  // namespace pg

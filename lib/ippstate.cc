@@ -12,8 +12,12 @@ bool queryable_scheme(const std::string& scheme) {
   return s == "ipp" || s == "ipps" || s == "http" || s == "https";
 }
 
-PrinterState query_printer_state(const std::string& uri, int timeout_s) {
+std::string without_uri_options(const std::string& uri) { return uri.substr(0, uri.find('?')); }
+
+PrinterState query_printer_state(const std::string& device_uri, int timeout_s) {
   PrinterState st;
+  // Options in the device URI are for the backend; the printer's URI has none.
+  const std::string uri = without_uri_options(device_uri);
   char scheme[32], userpass[256], host[256], resource[1024];
   int port = 0;
   if (httpSeparateURI(HTTP_URI_CODING_ALL, uri.c_str(), scheme, sizeof scheme, userpass, sizeof userpass, host, sizeof host,

@@ -19,6 +19,10 @@ struct PrinterState {
 // queryable_scheme() - whether the gate can ask this URI scheme for its state.
 bool queryable_scheme(const std::string& scheme);
 
+// without_uri_options() - a device URI without its "?name=value" backend options
+// (waitjob=false, version=1.1, ...), which the printer itself does not know.
+std::string without_uri_options(const std::string& uri);
+
 // query_printer_state() - one Get-Printer-Attributes on an ipp/ipps/http/https
 // URI, asking only for the state attributes, within timeout_s seconds.
 PrinterState query_printer_state(const std::string& uri, int timeout_s);

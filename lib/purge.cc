@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -32,31 +33,19 @@ std::string state_dir(const Config& cfg) {
   return p == std::string::npos || p == 0 ? "/" : cfg.audit_db.substr(0, p);
 }
 
-// job_files() - spool document files d<ID>-<N> of one job.
-std::vector<std::string> job_files(const std::string& spool, int id) {
-  std::vector<std::string> out;
-  char prefix[32];
-  snprintf(prefix, sizeof prefix, "d%05d-", id);
+// spool_files() - the document files d<ID>-<N> in the spool, by job id.
+std::map<int, std::vector<std::string>> spool_files(const std::string& spool) {
+  std::map<int, std::vector<std::string>> out;
   DIR* d = opendir(spool.c_str());
   if (!d) return out;
-  while (auto* e = readdir(d))
-    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) out.push_back(spool + "/" + e->d_name);
-  closedir(d);
-  return out;
-}
-
-// spool_job_ids() - ids of every job with a document file in the spool.
-std::set<int> spool_job_ids(const std::string& spool) {
-  std::set<int> ids;
-  DIR* d = opendir(spool.c_str());
-  if (!d) return ids;
   while (auto* e = readdir(d)) {
     int id = 0, n = 0;
     char tail;
-    if (e->d_name[0] == 'd' && sscanf(e->d_name, "d%d-%d%c", &id, &n, &tail) == 2 && id > 0) ids.insert(id);
+    if (e->d_name[0] == 'd' && sscanf(e->d_name, "d%d-%d%c", &id, &n, &tail) == 2 && id > 0)
+      out[id].push_back(spool + "/" + e->d_name);
   }
   closedir(d);
-  return ids;
+  return out;
 }
 
 // send_mail() - pipe message to `sendmail -t -oi` (no shell); false on failure.
@@ -123,9 +112,8 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
   AuditStore audit(cfg.audit_db, cfg.syslog);
   PurgeLock lock(cfg, true);  // one purge at a time; no release while we purge
 
-  // record() - one audit record (purge, notice) of this run, about a job or not.
-  auto record = [&](const std::string& event, const std::string& detail, const CupsJob* j) {
-    if (o.dry_run) return;
+  // event_for() - one audit record (purge, notice) of this run, about a job or not.
+  auto event_for = [&](const std::string& event, const std::string& detail, const CupsJob* j) {
     AuditEvent ev;
     ev.event = event;
     ev.title_hidden = true;
@@ -136,14 +124,28 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       ev.job_id = j->id;
       ev.job_uuid = j->uuid;
     }
-    audit.append(ev, key);
+    return ev;
+  };
+  // record() - write one such record now (not in a dry run).
+  auto record = [&](const std::string& event, const std::string& detail, const CupsJob* j) {
+    if (!o.dry_run) audit.append(event_for(event, detail, j), key);
   };
 
   // 1. Held jobs on printguard queues past their queue's retention.
   std::set<std::string> guarded;
   for (auto& q : list_queues_with_device_prefix("printguard:")) guarded.insert(lower(q));
   std::set<int> active;
-  for (auto& j : list_jobs()) {
+  // Expired - a held job to purge, its report line and its audit record.
+  struct Expired {
+    CupsJob job;
+    std::string line;
+    AuditEvent ev;
+  };
+  std::vector<Expired> expired;
+  auto jobs = list_jobs();
+  // The spool is read once: its document files, by job.
+  std::map<int, std::vector<std::string>> files = spool_files(cfg.spool_dir);
+  for (auto& j : jobs) {
     active.insert(j.id);
     if (j.state != 4 || !guarded.count(lower(j.queue))) continue;
     // Held since submission, or since its latest release (refused or
@@ -176,24 +178,54 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
       rep.purged_jobs.push_back(line);
       continue;
     }
-    // Recorded before it happens, like every admin action.
-    record("purge", "held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
-               std::to_string(cfg.for_queue(j.queue).held_retention) + " s)", &j);
+    expired.push_back({j, line, event_for("purge", "held job purged after " + std::to_string(age) + " s (HeldJobRetention " +
+                                                     std::to_string(retention) + " s)", &j)});
+  }
+
+  // Purged in batches: the batch's records first (one transaction; recorded
+  // before it happens, like every admin action), then one Purge-Jobs request.
+  // Per job, that was a commit, a Cancel-Job and a scan of the whole spool.
+  const size_t kBatch = 100;
+  for (size_t b = 0; b < expired.size(); b += kBatch) {
+    size_t e = std::min(expired.size(), b + kBatch);
+    std::vector<AuditEvent> evs;
+    std::vector<int> ids;
+    for (size_t i = b; i < e; i++) {
+      evs.push_back(expired[i].ev);
+      ids.push_back(expired[i].job.id);
+    }
+    audit.append_all(evs, key);
+    std::set<int> failed;
     try {
-      cancel_job(j.id, true);
-    } catch (const Error& e) {
-      rep.errors.push_back("job " + std::to_string(j.id) + ": " + e.what());
-      continue;
+      purge_jobs(ids);
+    } catch (const Error&) {
+      // One of them is gone or refused: cupsd touched none; one by one.
+      for (int id : ids) {
+        try {
+          cancel_job(id, true);
+        } catch (const Error& err) {
+          rep.errors.push_back("job " + std::to_string(id) + ": " + err.what());
+          failed.insert(id);
+        }
+      }
     }
     // cupsd removes the files as it purges: check that they are really gone.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!job_files(cfg.spool_dir, j.id).empty() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (auto& f : job_files(cfg.spool_dir, j.id)) {
-      if (unlink(f.c_str()) == 0) rep.spool_files_removed++;
-      else rep.errors.push_back("job " + std::to_string(j.id) + ": cannot remove " + f + ": " + strerror(errno));
+    for (size_t i = b; i < e; i++) {
+      const Expired& x = expired[i];
+      if (failed.count(x.job.id)) continue;
+      auto it = files.find(x.job.id);
+      if (it != files.end()) {
+        for (auto& f : it->second) {
+          while (access(f.c_str(), F_OK) == 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          if (access(f.c_str(), F_OK) != 0) continue;
+          if (unlink(f.c_str()) == 0) rep.spool_files_removed++;
+          else rep.errors.push_back("job " + std::to_string(x.job.id) + ": cannot remove " + f + ": " + strerror(errno));
+        }
+      }
+      rep.purged_jobs.push_back(x.line);
     }
-    rep.purged_jobs.push_back(line);
   }
 
   // 2. Documents left in the spool by jobs that are no longer active. The job
@@ -204,9 +236,9 @@ PurgeReport run_purge(const Config& cfg, const PurgeOptions& o) {
   else closedir(spool);
   active.clear();
   for (auto& j : list_jobs()) active.insert(j.id);
-  for (int id : spool_job_ids(cfg.spool_dir)) {
+  for (auto& [id, id_files] : spool_files(cfg.spool_dir)) {
     if (active.count(id)) continue;
-    for (auto& f : job_files(cfg.spool_dir, id)) {
+    for (auto& f : id_files) {
       struct stat st;
       if (stat(f.c_str(), &st) != 0 || now - st.st_mtime < 600) continue;
       if (o.dry_run) {

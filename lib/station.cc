@@ -216,14 +216,9 @@ class Station {
 
   // held_jobs() - the user's held jobs on this station's queue and on Find-Me queues.
   std::vector<CupsJob> held_jobs() {
-    auto findme = list_queues_with_device_prefix("printguard:findme");
-    std::vector<CupsJob> out;
-    for (auto& j : list_jobs()) {
-      if (j.state != 4 || j.owner != o_.user) continue;
-      bool here = lower(j.queue) == lower(o_.printer);
-      bool fm = std::any_of(findme.begin(), findme.end(), [&](const std::string& q) { return lower(q) == lower(j.queue); });
-      if (here || fm) out.push_back(j);
-    }
+    auto queues = list_queues_with_device_prefix("printguard:findme");
+    queues.push_back(o_.printer);
+    std::vector<CupsJob> out = list_held_jobs(queues, o_.user);
     std::sort(out.begin(), out.end(), [](const CupsJob& a, const CupsJob& b) { return a.id < b.id; });
     return out;
   }

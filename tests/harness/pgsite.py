@@ -2,10 +2,16 @@
 the built programs, and a CLI wrapper. Lives in a pgharness TestEnv."""
 
 import grp
+import hashlib
+import hmac
 import os
 import pathlib
 import re
+import secrets
+import sqlite3
+import struct
 import subprocess
+import time
 
 import pgharness as h
 
@@ -87,6 +93,22 @@ class Site:
                 rows.append({'id': int(f[0]), 'event': f[2], 'user': f[3], 'rest': line})
         return rows
 
+
+    def grant_release(self, job_uuid, job_id, owner, queue, ttl=120):
+        """Store a valid release record for a job, as a release station does (lib/release.cc format)."""
+        key_id = (self.keys / 'current').read_text().strip()
+        key = bytes.fromhex((self.keys / ('%s.key' % key_id)).read_text().strip())
+        now = int(time.time())
+        fields = ['printguard-release', '1', key_id, job_uuid, str(job_id), owner, queue.lower(),
+                  str(now), str(now + ttl), secrets.token_hex(16), 'test']
+        rec = b''.join(struct.pack('>I', len(f.encode())) + f.encode() for f in fields)
+        label = b'printguard-release'
+        mac = hmac.new(key, struct.pack('>I', len(label)) + label + rec, hashlib.sha256).digest()
+        db = sqlite3.connect(str(self.audit_db), timeout=30)
+        db.execute('INSERT INTO releases (job_uuid,queue,created,expires,key_id,record,mac) VALUES (?,?,?,?,?,?,?)',
+                   (job_uuid, queue, now, now + ttl, key_id, rec, mac))
+        db.commit()
+        db.close()
 
     def events_for(self, user):
         """Audit records naming a user (any case), via printguard log --user."""

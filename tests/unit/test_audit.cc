@@ -46,6 +46,40 @@ TEST(Audit, CreatesVersionedWalSchema) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 }
 
+TEST(Audit, NewestRecordOfAKindIsFoundThroughAnIndex) {
+  // Every filter and backend run asks for the newest "config" record: on a
+  // version 4 store (no index on event) that read the whole store per job.
+  TempDir d;
+  { pg::AuditStore a(d / "a.db", false); }
+  sql(d / "a.db", "DROP INDEX events_event; PRAGMA user_version=4");
+  pg::AuditStore a(d / "a.db", false);
+  EXPECT_EQ(a.schema_version(), pg::AuditStore::kSchemaVersion);
+  std::string plan = pgtest::run("sqlite3 '" + (d / "a.db") +
+                                 "' \"EXPLAIN QUERY PLAN SELECT detail FROM events WHERE event = 'config' ORDER BY id DESC LIMIT 1\"");
+  EXPECT_NE(plan.find("events_event"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
+}
+
+TEST(Audit, ClosingKeepsTheWalForTheNextProgram) {
+  // Each filter or backend run opens and closes the store once: closing must
+  // not checkpoint and delete the WAL (four fsyncs per job), and what was
+  // recorded stays readable by the next program.
+  TempDir d;
+  pgtest::make_site(d);
+  pg::KeyStore ks(d / "keys");
+  {
+    pg::AuditStore a(d / "audit.db", false);
+    pg::AuditEvent ev;
+    ev.event = "hold";
+    ev.detail = "kept in the WAL";
+    a.append(ev, ks.current());
+  }
+  struct stat st;
+  EXPECT_EQ(stat((d / "audit.db-wal").c_str(), &st), 0) << "the WAL was checkpointed and deleted at close";
+  pg::AuditStore b(d / "audit.db", false);
+  EXPECT_EQ(b.last_detail("hold"), "kept in the WAL");
+}
+
 TEST(Audit, RefusesNewerSchema) {
   TempDir d;
   { pg::AuditStore a(d / "a.db", false); }
