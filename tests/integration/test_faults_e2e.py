@@ -99,12 +99,15 @@ def finish(p, timeout):
 
 
 class Mount:
-    """A small tmpfs for the audit store, lazily unmounted when the test ends."""
+    """A small tmpfs for the audit store, lazily unmounted when the test ends.
+
+    16 MB: the later tests keep using the store there, and its write-ahead log
+    stays between processes (up to SQLite's 1000-page checkpoint, about 4 MB)."""
 
     def __init__(self, env, path):
         """Mount it (0770 root:lp); raise OSError if this machine does not let us."""
         self.path = path
-        res = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0770,gid=%d' % grp.getgrnam('lp').gr_gid,
+        res = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0770,gid=%d' % grp.getgrnam('lp').gr_gid,
                               'pgtest-audit', str(path)], capture_output=True, text=True)
         if res.returncode != 0:
             raise OSError(res.stderr.strip() or 'mount exited %d' % res.returncode)

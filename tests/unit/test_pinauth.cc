@@ -202,7 +202,10 @@ TEST(PinAuth, MissingStoreConfigOrKeyIsUnavailable) {
   }
   {
     Site s;
-    pgtest::write_text(s.dir / "audit.db", std::string(4096, 'x'));  // not a database
+    // Not a database (and no write-ahead log left that would still hold its pages).
+    std::remove((s.dir / "audit.db-wal").c_str());
+    std::remove((s.dir / "audit.db-shm").c_str());
+    pgtest::write_text(s.dir / "audit.db", std::string(4096, 'x'));
     EXPECT_EQ(l.run(s.options(), "alice", "4711").status, pg::PinStatus::Unavailable);
   }
   EXPECT_EQ(l.asked, 0) << "nothing asked for when nothing can be checked";
