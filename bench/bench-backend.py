@@ -239,12 +239,7 @@ def main():
         slapd = h.Slapd(env)
         slapd.add_user(OWNER, PASSWORD, employeeNumber="1006")
         slapd.start()
-        secret = env.path / "ldap.secret"
-        secret.write_text(slapd.root_password + "\n")
-        secret.chmod(0o600)
-        site = pgsite.Site(env, ["LDAPURI %s" % slapd.ldaps_uri, "LDAPCAFile %s" % slapd.ca_file, "LDAPBindDN %s" % slapd.root_dn,
-                                 "LDAPBindPasswordFile %s" % secret, "LDAPBase %s" % slapd.people, "LDAPTimeout 5",
-                                 "<Queue gate>", "Watermark Off", "</Queue>"])
+        site = pgsite.Site(env, pgsite.ldap_conf(env, slapd) + ["LDAPTimeout 5", "<Queue gate>", "Watermark Off", "</Queue>"])
         cupsd = pgsite.cupsd_for(env, site)
         printer = h.IppEvePrinter(env, "bench")
         cupsd.add_queue("plain", printer.uri, model="everywhere")

@@ -149,11 +149,7 @@ def main():
         for i in range(a.users):
             slapd.add_user(user_name(i), PASSWORD % i)
         slapd.start()
-        secret = env.path / "ldap.secret"
-        secret.write_text(slapd.root_password + "\n")
-        secret.chmod(0o600)
-        ldap = ["LDAPURI %s" % slapd.ldaps_uri, "LDAPCAFile %s" % slapd.ca_file, "LDAPBindDN %s" % slapd.root_dn,
-                "LDAPBindPasswordFile %s" % secret, "LDAPBase %s" % slapd.people, "LDAPTimeout 5"]
+        ldap = pgsite.ldap_conf(env, slapd) + ["LDAPTimeout 5"]
         site = pgsite.Site(env, ldap)
         # Stock policy: the bench submits as 100 users who have no local accounts.
         cupsd = pgsite.cupsd_for(env, site, policy="stock", extra_conf=CUPS_SCALE_CONF)

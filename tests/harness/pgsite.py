@@ -116,6 +116,17 @@ class Site:
         return [line for line in out if line.strip()]
 
 
+def ldap_conf(env, slapd, name='ldap'):
+    """printguard.conf lines for a harness Slapd: LDAPS with its test CA, the root DN
+    as service account, its password in a 0600 file env.path/NAME.secret."""
+    secret = env.path / ('%s.secret' % name)
+    secret.write_text(slapd.root_password + '\n')
+    secret.chmod(0o600)
+    return ['LDAPURI %s' % slapd.ldaps_uri, 'LDAPCAFile %s' % slapd.ca_file,
+            'LDAPBindDN %s' % slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
+            'LDAPBase %s' % slapd.people]
+
+
 def codes_in(pdf):
     """Signature codes printed on each page of a PDF (via pdftotext)."""
     return [re.findall(r'Sig ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}-[0-9A-Z])', page) for page in h.pdftotext_pages(pdf)]

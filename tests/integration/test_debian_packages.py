@@ -144,12 +144,7 @@ def flow(env, root, key_id):
     slapd = h.Slapd(env)
     slapd.add_user(USER, PASSWORD, employeeNumber='4711')
     slapd.start()
-    secret = env.path / 'ldap.secret'
-    secret.write_text(slapd.root_password + '\n')
-    secret.chmod(0o600)
-    site = pgsite.Site(env, ['LDAPURI %s' % slapd.ldaps_uri, 'LDAPCAFile %s' % slapd.ca_file,
-                             'LDAPBindDN %s' % slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                             'LDAPBase %s' % slapd.people],
+    site = pgsite.Site(env, pgsite.ldap_conf(env, slapd),
                        keys=root / 'etc/printguard/keys', state=root / 'var/lib/printguard')
     assert str(pgsite.program('tools/printguard')).startswith(str(root))
     assert '%s  (signing)' % key_id in site.cli('keys').stdout

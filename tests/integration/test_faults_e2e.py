@@ -45,12 +45,7 @@ class Rig:
         self.slapd = h.Slapd(env)
         self.slapd.add_user(OWNER, PASSWORD)
         self.slapd.start()
-        secret = env.path / 'ldap.secret'
-        secret.write_text(self.slapd.root_password + '\n')
-        secret.chmod(0o600)
-        self.conf_lines = ['LDAPURI %s' % self.slapd.ldaps_uri, 'LDAPCAFile %s' % self.slapd.ca_file,
-                           'LDAPBindDN %s' % self.slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                           'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 2']
+        self.conf_lines = pgsite.ldap_conf(env, self.slapd) + ['LDAPTimeout 2']
         self.site = pgsite.Site(env, self.conf_lines)
         self.cupsd = pgsite.cupsd_for(env, self.site)
         slow = env.path / 'slow.sh'

@@ -114,12 +114,7 @@ class Rig:
         self.slapd.add_user(OWNER, PASSWORD)
         self.slapd.add_user(ODD_UID, ODD_PASSWORD)
         self.slapd.start()
-        secret = env.path / 'ldap.secret'
-        secret.write_text(self.slapd.root_password + '\n')
-        secret.chmod(0o600)
-        self.site = pgsite.Site(env, ['LDAPURI %s' % self.slapd.ldaps_uri, 'LDAPCAFile %s' % self.slapd.ca_file,
-                                      'LDAPBindDN %s' % self.slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                                      'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 5', TEMPLATE])
+        self.site = pgsite.Site(env, pgsite.ldap_conf(env, self.slapd) + ['LDAPTimeout 5', TEMPLATE])
         # The stock policy: over TCP, requesting-user-name becomes the job's owner.
         self.cupsd = pgsite.cupsd_for(env, self.site, policy='stock')
         self.p1 = h.IppEvePrinter(env, 'p1')

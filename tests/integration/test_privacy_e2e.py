@@ -22,12 +22,7 @@ def run_site(env, name, hide):
     slapd = h.Slapd(env, name='slapd-%s' % name)
     slapd.add_user(OWNER, PASSWORD)
     slapd.start()
-    secret = env.path / ('%s.secret' % name)
-    secret.write_text(slapd.root_password + '\n')
-    secret.chmod(0o600)
-    site = pgsite.Site(env, ['LDAPURI %s' % slapd.ldaps_uri, 'LDAPCAFile %s' % slapd.ca_file,
-                             'LDAPBindDN %s' % slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                             'LDAPBase %s' % slapd.people, 'HideTitles %s' % ('Yes' if hide else 'No')],
+    site = pgsite.Site(env, pgsite.ldap_conf(env, slapd, name=name) + ['HideTitles %s' % ('Yes' if hide else 'No')],
                         name='site-%s' % name)
     privacy = [l for l in (h.src_dir() / 'conf' / 'cupsd-privacy.conf').read_text().splitlines()
                if l.strip() and not l.startswith('#')] if hide else []

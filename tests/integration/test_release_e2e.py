@@ -44,12 +44,7 @@ class Rig:
         for uid, pw in PASSWORDS.items():
             self.slapd.add_user(uid, pw, employeeNumber=BADGES[uid], groups=['letterhead'] if uid == OTHER else [])
         self.slapd.start()
-        secret = env.path / 'ldap.secret'
-        secret.write_text(self.slapd.root_password + '\n')
-        secret.chmod(0o600)
-        self.ldap_conf = ['LDAPURI %s' % self.slapd.ldaps_uri, 'LDAPCAFile %s' % self.slapd.ca_file,
-                          'LDAPBindDN %s' % self.slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                          'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 5', 'LDAPGroupAttribute memberUid',
+        self.ldap_conf = pgsite.ldap_conf(env, self.slapd) + ['LDAPTimeout 5', 'LDAPGroupAttribute memberUid',
                           '<Queue letterhead>', 'ReleaseGroup cn=letterhead,%s' % self.slapd.groups_dn, '</Queue>']
         self.site = pgsite.Site(env, self.ldap_conf)
         self.cupsd = pgsite.cupsd_for(env, self.site, policy='stock')

@@ -40,15 +40,8 @@ class Rig:
         for uid in (OWNER, BADGED):
             self.slapd.add_user(uid, 'ldap-' + uid, employeeNumber=BADGES[uid])
         self.slapd.start()
-        secret = env.path / 'ldap.secret'
-        secret.write_text(self.slapd.root_password + '\n')
-        secret.chmod(0o600)
-        self.site = pgsite.Site(env, [
-            'ReleaseAuth PAM', 'LockoutFailures 3',
-            'LDAPURI %s' % self.slapd.ldaps_uri, 'LDAPCAFile %s' % self.slapd.ca_file,
-            'LDAPBindDN %s' % self.slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-            'LDAPBase %s' % self.slapd.people, 'LDAPTimeout 5',
-            '<Queue colour>', 'ReleaseGroup cn=colour,%s' % self.slapd.groups_dn, '</Queue>'])
+        self.site = pgsite.Site(env, ['ReleaseAuth PAM', 'LockoutFailures 3'] + pgsite.ldap_conf(env, self.slapd) + [
+            'LDAPTimeout 5', '<Queue colour>', 'ReleaseGroup cn=colour,%s' % self.slapd.groups_dn, '</Queue>'])
         self.cupsd = pgsite.cupsd_for(env, self.site, policy='stock')
         self.p1 = h.IppEvePrinter(env, 'p1')
         for q in ('sec1', 'colour'):
