@@ -272,7 +272,7 @@ def main():
         "%d measured runs per column, alternating, after one warm-up run; audit store with %d records." % (
             a.runs, audit_rows),
         "",
-    ] + ["- " + m for m in bu.machine_info() + ["load average at start: %.2f, at end: %.2f" % (load0, bu.loadavg())]] + [
+    ] + ["- " + m for m in bu.machine_info(bu.CUPS_PACKAGES) + ["load average at start: %.2f, at end: %.2f" % (load0, bu.loadavg())]] + [
         "",
         "## Per-job backend overhead (target: < 20 ms median added)",
         "",
@@ -302,10 +302,7 @@ def main():
         "",
     ]
     text = "\n".join(lines) + "\n"
-    print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
-    print("written to %s" % a.out)
+    bu.write_report(text, a.out)
     return 0  # a missed target is a FAIL line in the table; exit 1 only when the benchmark broke
 
 

@@ -218,7 +218,7 @@ def main():
         "%d users held on one printguard: queue; listing: %d runs per tool after one warm-up, alternating." % (
             a.users, a.runs),
         "",
-    ] + ["- " + m for m in bu.machine_info() + [
+    ] + ["- " + m for m in bu.machine_info(bu.CUPS_PACKAGES) + [
         "load average at start: %.2f, at end: %.2f" % (load0, bu.loadavg()),
         "submission: %.1f s for %d jobs over IPP, %d threads (%.0f jobs/s)" % (
             t_submit, a.jobs, SUBMIT_THREADS, a.jobs / t_submit)]] + [
@@ -251,10 +251,7 @@ def main():
         "",
     ]
     text = "\n".join(lines) + "\n"
-    print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
-    print("written to %s" % a.out)
+    bu.write_report(text, a.out)
     return 0  # a missed target is a FAIL line in the table; exit 1 only when the benchmark broke
 
 

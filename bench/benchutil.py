@@ -7,6 +7,10 @@ import sys
 import time
 
 
+# The packages whose versions the backend and scale reports name.
+CUPS_PACKAGES = ("cups-daemon", "cups-ipp-utils", "slapd", "libsqlite3-0")
+
+
 def die(msg):
     """Print an error and exit with status 1."""
     sys.stderr.write("%s: FAIL: %s\n" % (os.path.basename(sys.argv[0]), msg))
@@ -27,7 +31,7 @@ def loadavg():
         return -1.0
 
 
-def _version(pkg):
+def dpkg_version(pkg):
     """Installed Debian package version of pkg, or '?'."""
     try:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, timeout=30)
@@ -36,16 +40,33 @@ def _version(pkg):
         return "?"
 
 
-def machine_info():
-    """'key: value' strings describing this machine and the CUPS it runs."""
-    model = "?"
+def _first_field(path, prefix, sep):
+    """The value after sep on the first line of path starting with prefix, or '?'."""
     try:
-        with open("/proc/cpuinfo") as f:
-            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+        with open(path) as f:
+            return next((l.split(sep, 1)[1].strip().strip('"') for l in f if l.startswith(prefix)), "?")
     except OSError:
-        pass
-    return ["date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "CPU: %s, nproc %d" % (model, os.cpu_count() or 0),
-            "kernel: %s" % platform.release(),
-            "cups %s, cups-ipp-utils %s, slapd %s, sqlite3 %s" % (
-                _version("cups-daemon"), _version("cups-ipp-utils"), _version("slapd"), _version("libsqlite3-0"))]
+        return "?"
+
+
+def machine_info(packages=()):
+    """'key: value' strings describing this machine (and the versions of packages)."""
+    mem = _first_field("/proc/meminfo", "MemTotal:", ":").split()
+    lines = ["date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "nproc: %d" % len(os.sched_getaffinity(0)),
+             "CPU: %s" % _first_field("/proc/cpuinfo", "model name", ":"),
+             "memory: %s" % ("%.1f GiB" % (int(mem[0]) / 1048576) if mem and mem[0].isdigit() else "?"),
+             "kernel: %s %s" % (platform.system(), platform.release()),
+             "OS: %s" % _first_field("/etc/os-release", "PRETTY_NAME=", "="),
+             "python: %s" % platform.python_version()]
+    if packages:
+        lines.append(", ".join("%s %s" % (p, dpkg_version(p)) for p in packages))
+    return lines
+
+
+def write_report(text, path):
+    """Print a benchmark's report and write it to path."""
+    print(text)
+    with open(path, "w") as f:
+        f.write(text)
+    print("written to %s" % path)

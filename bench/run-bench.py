@@ -14,7 +14,6 @@ Run from anywhere after ./scripts/build.sh (or set PG_BUILD to the build dir).
 
 import argparse
 import os
-import platform
 import re
 import resource
 import shutil
@@ -22,6 +21,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+import benchutil as bu
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -160,57 +161,6 @@ def first_line(text, pattern=None):
     return "?"
 
 
-def dpkg_version(pkg):
-    """Installed Debian package version of pkg, or '?'."""
-    v = capture(["dpkg-query", "-W", "-f=${Version}", pkg]).strip()
-    return v if v and "no packages" not in v else "?"
-
-
-def loadavg():
-    """The 1-minute load average from /proc/loadavg (-1.0 if unreadable)."""
-    try:
-        with open("/proc/loadavg") as f:
-            return float(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return -1.0
-
-
-def machine_info():
-    """Return a list of 'key: value' strings describing this machine."""
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(f.readline().split()[1])
-            mem = "%.1f GiB" % (kb / 1048576)
-    except (OSError, ValueError, IndexError):
-        pass
-    distro = "?"
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    distro = line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return [
-        "nproc: %d" % len(os.sched_getaffinity(0)),
-        "CPU: %s" % model,
-        "memory: %s" % mem,
-        "kernel: %s %s" % (platform.system(), platform.release()),
-        "OS: %s" % distro,
-        "python: %s" % platform.python_version(),
-    ]
-
-
 def build_stamp():
     """Modification time of the benchmarked filter binary (a snapshot keeps its mtime)."""
     try:
@@ -344,14 +294,14 @@ def make_tools(tmp, conf):
              version_fn=lambda: first_line(capture(["qpdf", "--version"]))),
         Tool("pdftopdf page-label", PDFTOPDF,
              lambda i, o: [PDFTOPDF] + job + ["page-label=" + STAMP_TEXT, i], stdout=True, env=ptp_env,
-             version_fn=lambda: "cups-filters %s" % dpkg_version("cups-filters")),
+             version_fn=lambda: "cups-filters %s" % bu.dpkg_version("cups-filters")),
         Tool("mutool run (JS)", "mutool",
              lambda i, o: ["mutool", "run", js, i, o],
              version_fn=lambda: first_line(capture(["mutool", "-v"]), "version")),
         Tool("pdftk stamp", "pdftk",
              lambda i, o: ["pdftk", i, "stamp", stamp, "output", o],
              version_fn=lambda: "%s (Debian pdftk-java %s)" % (
-                 first_line(capture(["pdftk", "--version"]), "pdftk"), dpkg_version("pdftk-java"))),
+                 first_line(capture(["pdftk", "--version"]), "pdftk"), bu.dpkg_version("pdftk-java"))),
         Tool("cat", "cat",
              lambda i, o: ["cat", i], stdout=True, expect=None,
              version_fn=lambda: first_line(capture(["cat", "--version"]))),
@@ -400,7 +350,7 @@ def main():
         die("pdftotext (poppler-utils) is needed to verify the stamps")
 
     t_start = time.perf_counter()
-    load_start = loadavg()
+    load_start = bu.loadavg()
     tmp = tempfile.mkdtemp(prefix="pg-bench-")
     try:
         snapshot_binaries(tmp)
@@ -443,7 +393,7 @@ def main():
 
         size = {name: os.path.getsize(path) for name, path, _ in inputs}
         elapsed = time.perf_counter() - t_start
-        load = (load_start, loadavg())
+        load = (load_start, bu.loadavg())
         if max(load) > len(os.sched_getaffinity(0)) / 2:
             notes.append("the machine was busy (1-min load average %.2f at start, %.2f at end on %d CPUs): "
                          "other processes competed for the CPUs, so wall times are noisy; the CPU "
@@ -551,7 +501,7 @@ def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
     lines.append("")
     lines.append("## Machine")
     lines.append("")
-    lines += ["- " + m for m in machine_info()]
+    lines += ["- " + m for m in bu.machine_info()]
     lines.append("- 1-min load average: %.2f at start, %.2f at end" % load)
     lines.append("")
     lines.append("## Versions")
