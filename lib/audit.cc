@@ -312,6 +312,11 @@ void AuditStore::migrate() {
       // by every filter and backend start) without reading the whole store.
       exec("CREATE INDEX IF NOT EXISTS events_event ON events(event);");
     }
+    if (v < 6) {
+      // Version 6: a release station finds one user's held jobs (held_candidates)
+      // without asking cupsd about every job on the server.
+      exec("CREATE INDEX IF NOT EXISTS events_user_event ON events(lower(user), event);");
+    }
     exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
     exec("COMMIT");
   } catch (...) {
@@ -657,6 +662,29 @@ bool AuditStore::has_event(const std::string& job_uuid, const std::string& event
   s.bind(1, job_uuid);
   s.bind(2, event);
   return s.step();
+}
+
+std::vector<AuditStore::HeldCandidate> AuditStore::held_candidates(const std::string& user) {
+  // The user's backend hold records (index events_user_event), each kept only
+  // if it is its job's newest backend record (index events_job): a job printed,
+  // canceled while sending or purged since is no candidate; one held again is.
+  Stmt s(db_,
+         "SELECT e.job_id, e.job_uuid, e.queue FROM events e"
+         " WHERE lower(e.user) = lower(?) AND e.event IN ('hold', 'bypass', 'refuse', 'interrupted')"
+         "   AND e.job_id > 0 AND e.job_uuid IS NOT NULL AND e.job_uuid <> ''"
+         "   AND e.id = (SELECT MAX(x.id) FROM events x WHERE x.job_uuid = e.job_uuid"
+         "     AND x.event IN ('hold', 'bypass', 'refuse', 'interrupted', 'sent', 'canceled', 'purge'))"
+         " ORDER BY e.id DESC");
+  s.bind(1, user);
+  std::vector<HeldCandidate> out;
+  while (s.step()) {
+    HeldCandidate c;
+    c.job_id = s.num(0);
+    c.job_uuid = s.text(1);
+    c.queue = s.text(2);
+    out.push_back(c);
+  }
+  return out;
 }
 
 std::optional<AuditEvent> AuditStore::find_code(const std::string& code) {

@@ -108,10 +108,19 @@ class AuditStore {
   long long last_event_time(const std::string& job_uuid, const std::string& event);
   // has_event() - whether any record of this event exists for a job uuid.
   bool has_event(const std::string& job_uuid, const std::string& event);
+  // HeldCandidate - a job the printguard backend recorded holding.
+  struct HeldCandidate {
+    long long job_id = 0;
+    std::string job_uuid, queue;
+  };
+  // held_candidates() - jobs the backend held for `user` (any case) whose newest
+  // backend record is a hold (hold, bypass, refuse, interrupted), not a print,
+  // cancel or purge; newest first. Candidates only: cupsd must confirm each.
+  std::vector<HeldCandidate> held_candidates(const std::string& user);
   // schema_version() - PRAGMA user_version.
   int schema_version();
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
  private:
   void migrate();

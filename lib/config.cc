@@ -325,6 +325,10 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.spool_dir = value;
       } else if (k == "stationprinter") {
         cfg.station_printer = trim(value);
+      } else if (k == "stationlisting") {
+        auto v = lower(trim(value));
+        if (v != "index" && v != "scan") fail("StationListing: expected Index or Scan");
+        cfg.station_scan = v == "scan";
       } else if (k == "releaseauth") {
         auto v = lower(trim(value));
         if (v != "ldap" && v != "pam") fail("ReleaseAuth: expected LDAP or PAM");

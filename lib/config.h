@@ -65,6 +65,7 @@ struct Config {
   bool syslog = true;
   int release_timeout = 120;     // ReleaseTimeout: seconds a release stays valid
   std::string station_printer;   // StationPrinter: default queue of printguard release
+  bool station_scan = false;     // StationListing Scan: list held jobs by asking cupsd about every job
   bool release_pam = false;      // ReleaseAuth PAM: the station authenticates through PAM service printguard
   int lockout_failures = 5;      // LockoutFailures per user and per badge...
   int lockout_window = 900;      // ...within LockoutWindow seconds

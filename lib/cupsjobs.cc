@@ -2,6 +2,7 @@
 #include "cupsjobs.h"
 
 #include <cstring>
+#include <set>
 #include <cups/cups.h>
 
 #include "util.h"
@@ -131,6 +132,37 @@ std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, cons
     bool listed = false;
     for (auto& q : queues) listed = listed || lower(q) == lower(j.queue);
     if (j.state == 4 && j.owner == owner && listed) out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<CupsJob> confirm_held_jobs(const std::vector<std::pair<int, std::string>>& candidates,
+                                       const std::vector<std::string>& queues, const std::string& owner) {
+  std::vector<CupsJob> out;
+  std::set<int> asked;
+  for (auto& c : candidates) {
+    if (c.first <= 0 || !asked.insert(c.first).second) continue;
+    ipp_t* req = new_request(IPP_OP_GET_JOB_ATTRIBUTES, "job-uri", job_uri(c.first));
+    ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
+    ipp_t* resp = cupsDoRequest(CUPS_HTTP_DEFAULT, req, "/");
+    ipp_status_t st = cupsLastError();
+    if (st == IPP_STATUS_ERROR_NOT_FOUND) {  // printed, canceled or purged since
+      ippDelete(resp);
+      continue;
+    }
+    if (!resp || st > IPP_STATUS_OK_CONFLICTING) {
+      ippDelete(resp);
+      throw Error("looking up job " + std::to_string(c.first) + " (Get-Job-Attributes) failed: " + cupsLastErrorString());
+    }
+    auto jobs = read_jobs(resp);
+    ippDelete(resp);
+    for (auto& j : jobs) {
+      bool listed = false;
+      for (auto& q : queues) listed = listed || lower(q) == lower(j.queue);
+      // Same checks as list_held_jobs(), and the job-uuid the backend recorded.
+      if (j.id == c.first && j.state == 4 && j.owner == owner && listed && !j.uuid.empty() && j.uuid == c.second)
+        out.push_back(j);
+    }
   }
   return out;
 }

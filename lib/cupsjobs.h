@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pg {
@@ -22,6 +23,14 @@ std::vector<CupsJob> list_jobs();
 // little as it can answer from memory: per queue, the held jobs' ids and owners;
 // then the details of the owner's jobs only (Get-Jobs with job-ids).
 std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, const std::string& owner);
+
+// confirm_held_jobs() - of the candidate jobs (id, job-uuid; e.g. from the
+// audit store), those cupsd holds now for owner on one of queues: one
+// Get-Job-Attributes each, checked for job-state pending-held, owner, the job's
+// current queue (moves count) and the same job-uuid (ids are reused). A job
+// cupsd no longer has is skipped; any other failure throws Error.
+std::vector<CupsJob> confirm_held_jobs(const std::vector<std::pair<int, std::string>>& candidates,
+                                       const std::vector<std::string>& queues, const std::string& owner);
 
 // get_job() - one job by id (any state); throws Error if CUPS does not know it.
 CupsJob get_job(int id);

@@ -214,11 +214,24 @@ class Station {
     return false;
   }
 
-  // held_jobs() - the user's held jobs on this station's queue and on Find-Me queues.
+  // held_jobs() - the user's held jobs on this station's queue and on Find-Me
+  // queues: from the audit store's index, confirmed by cupsd, or (StationListing
+  // Scan, --scan) from cupsd's whole list of held jobs on those queues.
   std::vector<CupsJob> held_jobs() {
     auto queues = list_queues_with_device_prefix("printguard:findme");
     queues.push_back(o_.printer);
-    std::vector<CupsJob> out = list_held_jobs(queues, o_.user);
+    std::vector<CupsJob> out;
+    if (cfg_.station_scan || o_.scan) {
+      out = list_held_jobs(queues, o_.user);  // every held job on these queues
+    } else {
+      // StationListing Index: the jobs the backend recorded holding for this
+      // user, each confirmed by cupsd; the cost follows the user's jobs, not
+      // the server's.
+      std::vector<std::pair<int, std::string>> cands;
+      for (auto& c : audit_->held_candidates(o_.user))
+        if (c.job_id <= 0x7fffffff) cands.emplace_back(static_cast<int>(c.job_id), c.job_uuid);
+      out = confirm_held_jobs(cands, queues, o_.user);
+    }
     std::sort(out.begin(), out.end(), [](const CupsJob& a, const CupsJob& b) { return a.id < b.id; });
     return out;
   }

@@ -16,6 +16,7 @@ struct StationOptions {
   std::string badge;           // --badge: authenticate with badge number + PIN
   bool secret_from_stdin = false;
   bool list_only = false;
+  bool scan = false;           // --scan: list as StationListing Scan does, this once
   bool all = false;
   std::vector<int> jobs;       // --job N (repeatable)
   int wait = 20;               // seconds to wait for each released job's outcome

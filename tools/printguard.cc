@@ -38,7 +38,7 @@ const char* kUsage =
     "  queue enable QUEUE                  add the watermark filter to a CUPS queue\n"
     "  queue disable QUEUE                 remove it\n"
     "  queue status QUEUE                  tell whether the filter is on the queue\n"
-    "  release [-d QUEUE] [--user U | --badge N] [--password-stdin] [--list | --all | --job N ...] [--wait S]\n"
+    "  release [-d QUEUE] [--user U | --badge N] [--password-stdin] [--list | --all | --job N ...] [--scan] [--wait S]\n"
     "                                      release station: authenticate, list, release\n"
     "  purge [--dry-run] [--json] [--quiet]  enforce retention (run from cron)\n"
     "  check [--cups-root DIR] [--root DIR]  audit this CUPS installation\n"
@@ -386,6 +386,7 @@ int cmd_release(const pg::Config& cfg, Args& a) {
     else if (w == "--badge") o.badge = a.value(w);
     else if (w == "--password-stdin") o.secret_from_stdin = true;
     else if (w == "--list") o.list_only = true;
+    else if (w == "--scan") o.scan = true;
     else if (w == "--all") o.all = true;
     else if (w == "--job") o.jobs.push_back(static_cast<int>(pg::parse_int(a.value(w), 1, 2147483647, "--job")));
     else if (w == "--wait") o.wait = static_cast<int>(pg::parse_int(a.value(w), 0, 3600, "--wait"));

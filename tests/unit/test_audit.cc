@@ -60,6 +60,58 @@ TEST(Audit, NewestRecordOfAKindIsFoundThroughAnIndex) {
   EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
 }
 
+TEST(Audit, HeldCandidatesAreTheUsersJobsTheBackendHoldsLast) {
+  // A release station lists one user's held jobs from these candidates: jobs
+  // whose newest backend record is a hold, for the user in any case; a job
+  // printed, canceled or purged since is none, one held again after printing is.
+  TempDir d;
+  pgtest::make_site(d);
+  pg::KeyStore ks(d / "keys");
+  pg::AuditStore a(d / "audit.db", false);
+  auto add = [&](const std::string& ev, const std::string& user, long long id, const std::string& uuid) {
+    pg::AuditEvent e;
+    e.event = ev;
+    e.user = user;
+    e.queue = "q1";
+    e.job_id = id;
+    e.job_uuid = uuid;
+    a.append(e, ks.current());
+  };
+  add("hold", "Alice", 1, "u1");        // held: candidate
+  add("hold", "alice", 2, "u2");
+  add("release-used", "alice", 2, "u2");
+  add("sent", "alice", 2, "u2");        // printed: no candidate
+  add("hold", "alice", 3, "u3");
+  add("purge", "alice", 3, "u3");       // purged: none
+  add("hold", "alice", 4, "u4");
+  add("refuse", "alice", 4, "u4");      // held again: one candidate, not two
+  add("hold", "bob", 5, "u5");          // another user's
+  add("bypass", "alice", 6, "u6");      // held by the backend without a hold record
+  add("hold", "alice", 7, "u7");
+  add("sent", "alice", 7, "u7");
+  add("bypass", "alice", 7, "u7");      // restarted after printing: held again
+  add("stamp", "alice", 8, "u8");       // the filter's record only: no candidate
+  add("hold", "alice", 9, "");          // no job-uuid: cannot be released, no candidate
+  std::vector<std::string> got;
+  for (auto& c : a.held_candidates("ALICE")) got.push_back(std::to_string(c.job_id) + "/" + c.job_uuid);
+  EXPECT_EQ(got, (std::vector<std::string>{"7/u7", "6/u6", "4/u4", "1/u1"}));
+  EXPECT_TRUE(a.held_candidates("carol").empty());
+}
+
+TEST(Audit, HeldCandidatesAreFoundThroughAnIndex) {
+  // A version 5 store gets the index on (lower(user), event) that the station's
+  // query uses instead of reading every record.
+  TempDir d;
+  { pg::AuditStore a(d / "a.db", false); }
+  sql(d / "a.db", "DROP INDEX events_user_event; PRAGMA user_version=5");
+  pg::AuditStore a(d / "a.db", false);
+  EXPECT_EQ(a.schema_version(), 6);
+  std::string plan = pgtest::run("sqlite3 '" + (d / "a.db") +
+                                 "' \"EXPLAIN QUERY PLAN SELECT id FROM events WHERE lower(user) = lower('x') AND event IN ('hold', 'bypass')\"");
+  EXPECT_NE(plan.find("events_user_event"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
+}
+
 TEST(Audit, ClosingKeepsTheWalForTheNextProgram) {
   // Each filter or backend run opens and closes the store once: closing must
   // not checkpoint and delete the WAL (four fsyncs per job), and what was

@@ -107,6 +107,14 @@ TEST(Config, PurgeNoticeSettings) {
   EXPECT_EQ(error_of("SendmailCommand sendmail -t\n").rfind("/etc/pg.conf:1: SendmailCommand", 0), 0u);
 }
 
+TEST(Config, StationListing) {
+  EXPECT_FALSE(pg::parse_config_text("", "x").station_scan);  // Index by default
+  EXPECT_TRUE(pg::parse_config_text("StationListing Scan\n", "x").station_scan);
+  EXPECT_FALSE(pg::parse_config_text("StationListing scan\nStationListing INDEX\n", "x").station_scan);
+  EXPECT_EQ(error_of("StationListing all\n").rfind("/etc/pg.conf:1: StationListing: expected Index or Scan", 0), 0u);
+  EXPECT_EQ(error_of("<Queue q>\nStationListing Scan\n</Queue>\n").rfind("/etc/pg.conf:2: unknown directive", 0), 0u);
+}
+
 TEST(Config, ReleaseAuth) {
   EXPECT_FALSE(pg::parse_config_text("", "x").release_pam);
   EXPECT_TRUE(pg::parse_config_text("ReleaseAuth PAM\n", "x").release_pam);
