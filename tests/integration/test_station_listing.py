@@ -168,12 +168,7 @@ def main():
         slapd = h.Slapd(env)
         slapd.add_user(USER, PASSWORD)
         slapd.start()
-        secret = env.path / 'ldap.secret'
-        secret.write_text(slapd.root_password + '\n')
-        secret.chmod(0o600)
-        site_lines = ['LDAPURI %s' % slapd.ldaps_uri, 'LDAPCAFile %s' % slapd.ca_file,
-                      'LDAPBindDN %s' % slapd.root_dn, 'LDAPBindPasswordFile %s' % secret,
-                      'LDAPBase %s' % slapd.people, 'LDAPTimeout 5']
+        site_lines = pgsite.ldap_conf(env, slapd) + ['LDAPTimeout 5']
         site = pgsite.Site(env, site_lines)
         record_holds(site, env)
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), FakeCupsd)
