@@ -29,7 +29,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
@@ -192,33 +191,17 @@ def bench_release(cupsd, site, printer, pdf, runs):
                 continue
             jid = held_job(cupsd, "sec", pdf, hold=False)  # held by the printguard backend
             before = len(printer.received_files())
-            t_auth = []
-            t0 = time.perf_counter()
-            p = subprocess.Popen(["stdbuf", "-oL", prog, "-c", str(site.conf), "release", "-d", "sec", "--user", OWNER,
-                                  "--password-stdin", "--all", "--wait", "30"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cupsd.client_env())
-            out = []
-
-            def reader():
-                """Collect the station's output; note when it says it authenticated."""
-                for line in p.stdout:
-                    if line.startswith(b"authenticated as") and not t_auth:
-                        t_auth.append(time.perf_counter())
-                    out.append(line.decode("utf-8", "replace"))
-            th = threading.Thread(target=reader)
-            th.start()
-            p.stdin.write((PASSWORD + "\n").encode())
-            p.stdin.close()
+            run = bu.StationRun([prog, "-c", site.conf, "release", "-d", "sec", "--user", OWNER, "--password-stdin",
+                                 "--all", "--wait", "30"], PASSWORD, cupsd.client_env())
             try:
                 t1 = arrival(printer, before)
             finally:
-                rc = p.wait(60)
-                th.join()
-                if rc != 0 or not t_auth:
-                    bu.die("printguard release exited %d:\n%s\n%s" % (rc, "".join(out), cupsd.job_log(jid)))
+                rc, _ = run.wait(60)
+                if rc != 0 or run.t_auth is None:
+                    bu.die("printguard release exited %d:\n%s\n%s" % (rc, run.text(), cupsd.job_log(jid)))
             if i:
-                pg_auth.append(t1 - t_auth[0])
-                pg_total.append(t1 - t0)
+                pg_auth.append(t1 - run.t_auth)
+                pg_total.append(t1 - run.t0)
     return pg_auth, pg_total, cups
 
 

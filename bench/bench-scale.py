@@ -27,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -134,30 +133,14 @@ def timed(argv, env, stdin=None):
 def station_list(site, cupsd, user, queue="sec", extra=()):
     """printguard release --list: (whole command s, after-authentication s, job lines)."""
     prog = str(pgsite.program("tools/printguard"))
-    t_auth = []
-    t0 = time.perf_counter()
-    p = subprocess.Popen(["stdbuf", "-oL", prog, "-c", str(site.conf), "release", "-d", queue, "--user", user,
-                          "--password-stdin", "--list"] + list(extra), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, env=cupsd.client_env())
-    out = []
-
-    def reader():
-        """Collect output; note when the station says it authenticated."""
-        for line in p.stdout:
-            if line.startswith(b"authenticated as") and not t_auth:
-                t_auth.append(time.perf_counter())
-            out.append(line.decode("utf-8", "replace"))
-    th = threading.Thread(target=reader)
-    th.start()
-    p.stdin.write((PASSWORD % int(user[4:]) + "\n").encode())
-    p.stdin.close()
-    rc = p.wait(120)
-    t1 = time.perf_counter()
-    th.join()
-    if rc != 0 or not t_auth:
-        bu.die("printguard release --list exited %d:\n%s" % (rc, "".join(out)[-3000:]))
+    run = bu.StationRun([prog, "-c", site.conf, "release", "-d", queue, "--user", user, "--password-stdin", "--list"] +
+                        list(extra), PASSWORD % int(user[4:]), cupsd.client_env())
+    rc, t1 = run.wait(120)
+    if rc != 0 or run.t_auth is None:
+        bu.die("printguard release --list exited %d:\n%s" % (rc, run.text()[-3000:]))
+    out = run.out
     jobs = [l for l in out if l.startswith("  ") and " %s " % queue in l]
-    return t1 - t0, t1 - t_auth[0], jobs
+    return t1 - run.t0, t1 - run.t_auth, jobs
 
 
 def main():

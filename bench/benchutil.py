@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -70,3 +71,38 @@ def write_report(text, path):
     with open(path, "w") as f:
         f.write(text)
     print("written to %s" % path)
+
+
+class StationRun:
+    """A `printguard release` run with its secret on stdin, timed: t0 at the start,
+    t_auth when it prints "authenticated as" (None until then), its output in out."""
+
+    def __init__(self, argv, secret, env):
+        """Start argv (line-buffered through stdbuf) and send it the secret."""
+        self.t_auth = None
+        self.out = []
+        self.t0 = time.perf_counter()
+        self.p = subprocess.Popen(["stdbuf", "-oL"] + [str(a) for a in argv], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        self.reader = threading.Thread(target=self._read)
+        self.reader.start()
+        self.p.stdin.write((secret + "\n").encode())
+        self.p.stdin.close()
+
+    def _read(self):
+        """Collect the output; note when the station says it authenticated."""
+        for line in self.p.stdout:
+            if line.startswith(b"authenticated as") and self.t_auth is None:
+                self.t_auth = time.perf_counter()
+            self.out.append(line.decode("utf-8", "replace"))
+
+    def wait(self, timeout):
+        """Wait for the command to end; return (exit status, perf_counter time it ended)."""
+        rc = self.p.wait(timeout)
+        t_end = time.perf_counter()
+        self.reader.join()
+        return rc, t_end
+
+    def text(self):
+        """Everything the command printed."""
+        return "".join(self.out)
