@@ -273,7 +273,19 @@ class Station {
       audit_->add_release(j.uuid, dest, r.expires, key_.id, encode_release(r), std::string(m.begin(), m.end()));
       CupsJob moved = j;
       moved.queue = dest;
-      long long mark = record("release", &moved, "released at " + o_.printer + (lower(j.queue) != lower(dest) ? " (from Find-Me queue " + j.queue + ")" : ""));
+      long long mark = 0;
+      try {
+        mark = record("release", &moved, "released at " + o_.printer + (lower(j.queue) != lower(dest) ? " (from Find-Me queue " + j.queue + ")" : ""));
+      } catch (const Error&) {
+        // No release without its audit record: spend it, so that a resume by
+        // someone else within ReleaseTimeout finds nothing to print with.
+        try {
+          audit_->spend_releases(j.uuid);
+        } catch (const Error&) {
+          // The store is failing; the job is not resumed here either way.
+        }
+        throw;
+      }
       release_job(j.id);
       return report_outcome(moved, mark);
     } catch (const Error& e) {

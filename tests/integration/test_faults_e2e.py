@@ -13,6 +13,7 @@ import os
 import pathlib
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -339,12 +340,50 @@ def test_printer_killed_mid_job(r):
     return j
 
 
+def audit_db(r):
+    """The audit store the site's printguard.conf names now (test_audit_store_unwritable moves it)."""
+    return pathlib.Path(next(b.split(None, 1)[1] for b in r.site.base if b.startswith('AuditDB')))
+
+
+def test_release_not_recorded(r):
+    """The release's audit record cannot be written (a trigger injects the fault):
+    the station says so, the job is not resumed, and the release is spent, so an
+    operator's resume within ReleaseTimeout does not print it."""
+    j = r.submit()
+    n = r.printed()
+    db = audit_db(r)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TRIGGER pg_test_fault BEFORE INSERT ON events WHEN NEW.event = 'release' "
+                "BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
+    con.commit()
+    try:
+        code, out = r.release('--job', str(j))
+    finally:
+        con.execute('DROP TRIGGER pg_test_fault')
+        con.commit()
+        con.close()
+    expect(code != 0 and 'not released' in out and 'injected fault' in out, 'release not recorded: %d %s' % (code, out))
+    expect(r.cupsd.job_state(j) == 'pending-held', 'job %d resumed without a recorded release' % j)
+    mark = r.cupsd.log_mark()
+    r.cupsd.run(['lp', '-i', str(j), '-H', 'resume'])  # root: allowed even by the hardened policy
+    h.wait_for(lambda: 'job held' in r.cupsd.error_log(mark) or r.cupsd.job_state(j) == 'completed', 60, 0.2,
+               'the backend to hold job %d again' % j)
+    expect(r.cupsd.job_state(j) != 'completed', 'job %d printed with an unrecorded release' % j)
+    r.cupsd.wait_job(j, 'pending-held', timeout=60)
+    time.sleep(2)
+    expect(r.printed() == n and r.cupsd.job_state(j) == 'pending-held', 'job %d printed with an unrecorded release' % j)
+    code, out = r.release('--job', str(j))
+    expect(code == 0 and 'printed' in out, 'release after the fault: %d %s' % (code, out))
+    r.printer.wait_files(n + 1, timeout=30)
+
+
 def main():
     h.skip_unless_root('cupsd', 'ippeveprinter', 'slapd')
     with h.TestEnv('faults') as env:
         r = Rig(env)
         test_audit_store_unwritable(r)
         test_key_missing(r)
+        test_release_not_recorded(r)
         test_printer_killed_mid_job(r)
         test_cupsd_stopped_during_release(r)
         test_slapd_frozen(r)
