@@ -92,6 +92,18 @@ std::vector<CupsJob> list_jobs() {
   return jobs;
 }
 
+namespace {
+
+// held_for() - whether cupsd reports j held, owned by owner, on one of queues.
+bool held_for(const CupsJob& j, const std::vector<std::string>& queues, const std::string& owner) {
+  if (j.state != 4 || j.owner != owner) return false;
+  for (auto& q : queues)
+    if (lower(q) == lower(j.queue)) return true;
+  return false;
+}
+
+}  // namespace
+
 std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, const std::string& owner) {
   // 1. Per queue, held jobs only, with attributes cupsd does not have to load
   // from the spool: with 10 000 held jobs, the full attribute set of every job
@@ -128,11 +140,8 @@ std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, cons
   }
   ippDelete(resp);
   // cupsd's answer is checked again: held, this owner, one of these queues.
-  for (auto& j : full) {
-    bool listed = false;
-    for (auto& q : queues) listed = listed || lower(q) == lower(j.queue);
-    if (j.state == 4 && j.owner == owner && listed) out.push_back(j);
-  }
+  for (auto& j : full)
+    if (held_for(j, queues, owner)) out.push_back(j);
   return out;
 }
 
@@ -156,13 +165,9 @@ std::vector<CupsJob> confirm_held_jobs(const std::vector<std::pair<int, std::str
     }
     auto jobs = read_jobs(resp);
     ippDelete(resp);
-    for (auto& j : jobs) {
-      bool listed = false;
-      for (auto& q : queues) listed = listed || lower(q) == lower(j.queue);
+    for (auto& j : jobs)
       // Same checks as list_held_jobs(), and the job-uuid the backend recorded.
-      if (j.id == c.first && j.state == 4 && j.owner == owner && listed && !j.uuid.empty() && j.uuid == c.second)
-        out.push_back(j);
-    }
+      if (j.id == c.first && held_for(j, queues, owner) && !j.uuid.empty() && j.uuid == c.second) out.push_back(j);
   }
   return out;
 }
