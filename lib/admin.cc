@@ -19,15 +19,10 @@ std::string admin_name() {
 }
 
 bool note_config_change(AuditStore& audit, const Key& key, const Config& cfg) {
-  if (cfg.path.empty()) return false;
-  std::string text;
-  try {
-    text = read_file(cfg.path, 1 << 20);
-  } catch (const Error&) {
-    return false;
-  }
-  auto h = sha256(text);
-  std::string detail = cfg.path + " sha256=" + hex(h.data(), h.size());
+  // The digest of the text load_config() parsed: no second read, and exactly
+  // the configuration in force.
+  if (cfg.path.empty() || cfg.file_sha256.empty()) return false;
+  std::string detail = cfg.path + " sha256=" + cfg.file_sha256;
   if (audit.last_detail("config") == detail) return false;
   AuditEvent ev;
   ev.event = "config";

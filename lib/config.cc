@@ -6,6 +6,7 @@
 #include <cctype>
 #include <sys/stat.h>
 
+#include "keys.h"
 #include "template.h"
 #include "util.h"
 
@@ -369,7 +370,11 @@ Config load_config(const std::string& path) {
   }
   if (!S_ISREG(st.st_mode)) throw Error("configuration " + path + " is not a regular file");
   if (st.st_mode & S_IWOTH) throw Error("configuration " + path + " is writable by everyone; run: chmod o-w " + path);
-  return parse_config_text(read_file(path, 1 << 20), path);
+  std::string text = read_file(path, 1 << 20);
+  Config cfg = parse_config_text(text, path);
+  auto h = sha256(text);
+  cfg.file_sha256 = hex(h.data(), h.size());
+  return cfg;
 }
 
 Config load_config_default() { return load_config(default_config_path()); }

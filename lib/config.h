@@ -60,6 +60,7 @@ struct LdapSettings {
 // Config - the whole configuration, with built-in defaults for anything not set.
 struct Config {
   std::string path;  // the file read; empty when built-in defaults are in use
+  std::string file_sha256;  // hex SHA-256 of the text load_config() parsed; empty otherwise
   std::string key_dir;
   std::string audit_db;
   bool syslog = true;
