@@ -369,6 +369,14 @@ int run_backend(const std::vector<std::string>& argv) {
   }
   g_child = 0;
   if (g_sigterms) canceled = true;
+  // A real backend that reports success just after the printer died (the ipp
+  // backend gives up waiting for the job's state and exits 0) has not shown
+  // that the job printed: ask the printer once more, and treat silence as an
+  // interruption, like silence while the job was being sent.
+  if (fault.empty() && !canceled && WIFEXITED(wst) && WEXITSTATUS(wst) == 0 && queryable_scheme(dev.scheme)) {
+    auto st = query_printer_state(dev.uri, 2);
+    if (!st.answered) fault = "printer stopped answering while printing (" + st.error + ")";
+  }
 
   Outcome out;
   if (!fault.empty()) {
