@@ -242,10 +242,19 @@ AuditStore::~AuditStore() {
   // checkpoint at close used to guarantee: one fdatasync of the WAL.
   // After an erasure (anonymisation, redaction) the old page versions must not
   // stay in the WAL: checkpoint it into the store and truncate it.
+  // Otherwise a WAL past kWalCheckpointBytes is checkpointed and truncated too:
+  // the next process to open the store reads the whole WAL to rebuild SQLite's
+  // index of it, and would never restart it (each process writes once), so it
+  // would grow without bound and every open would get slower.
+  struct stat wst;
+  bool large = stat((path_ + "-wal").c_str(), &wst) == 0 && wst.st_size > kWalCheckpointBytes;
+  bool done = false;
+  if (erased_ || large) {
+    if (!erased_) sqlite3_busy_timeout(db_, 2000);  // busy readers: the next process tries again
+    done = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK;
+  }
   sqlite3_file* wal = nullptr;
-  if (erased_)
-    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
-  else if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal && wal->pMethods)
+  if (!done && sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal && wal->pMethods)
     wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
   sqlite3_close(db_);
 }

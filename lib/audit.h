@@ -121,6 +121,10 @@ class AuditStore {
   int schema_version();
 
   static constexpr int kSchemaVersion = 6;
+  // A WAL larger than this is checkpointed into the store when a process
+  // closes it (about 25 jobs' records; rebuilding SQLite's index of it when
+  // the next process opens the store costs well under a millisecond).
+  static constexpr long long kWalCheckpointBytes = 1 << 20;
 
  private:
   void migrate();

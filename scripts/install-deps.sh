@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
 build-essential autoconf automake pkg-config
 libcups2-dev libcupsfilters-dev libqpdf-dev libpoppler-cpp-dev libldap-dev
-libsodium-dev libpam0g-dev libsqlite3-dev
+libsodium-dev libpam0g-dev libsqlite3-dev libgnutls28-dev binutils util-linux
 libpam-wrapper libpamtest0-dev
 cmake libgtest-dev python3 sqlite3
 cups cups-daemon cups-client cups-bsd cups-ipp-utils cups-filters

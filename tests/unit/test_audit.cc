@@ -132,6 +132,32 @@ TEST(Audit, ClosingKeepsTheWalForTheNextProgram) {
   EXPECT_EQ(b.last_detail("hold"), "kept in the WAL");
 }
 
+TEST(Audit, TheWalStaysBoundedWhenEveryProgramWritesOnce) {
+  // Each program that opens the store rebuilds SQLite's index of the whole WAL
+  // and never restarts it: without a checkpoint at close past
+  // kWalCheckpointBytes, the WAL (and every open) grows with every job.
+  TempDir d;
+  pgtest::make_site(d);
+  pg::KeyStore ks(d / "keys");
+  pg::Key key = ks.current();
+  struct stat st;
+  for (int i = 0; i < 400; i++) {
+    pg::AuditStore a(d / "audit.db", false);
+    pg::AuditEvent ev;
+    ev.event = "stamp";
+    ev.user = "user" + std::to_string(i % 7);
+    ev.job_uuid = "urn:uuid:job-" + std::to_string(i);
+    ev.detail = std::string(200, 'x');
+    a.append(ev, key);
+  }
+  ASSERT_EQ(stat((d / "audit.db-wal").c_str(), &st), 0);
+  EXPECT_LE(st.st_size, 2 * pg::AuditStore::kWalCheckpointBytes) << "the WAL grew to " << st.st_size << " bytes";
+  pg::AuditStore b(d / "audit.db", false);
+  std::string why;
+  EXPECT_EQ(b.verify_chain(ks, why), 0) << why;  // every record kept, in order
+  EXPECT_EQ(b.last_event_id("urn:uuid:job-399", "stamp"), 400);
+}
+
 TEST(Audit, RefusesNewerSchema) {
   TempDir d;
   { pg::AuditStore a(d / "a.db", false); }
