@@ -3,11 +3,12 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cups/cups.h>
+#include <dlfcn.h>
 #include <csignal>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <future>
 #include <memory>
 #include <grp.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "config.h"
+#include "ippclient.h"
 #include "ippstate.h"
 #include "jobargs.h"
 #include "keys.h"
@@ -111,22 +113,18 @@ std::vector<std::string> neutral_job_args(const std::vector<std::string>& argv) 
   std::vector<std::string> a = argv;
   if (a.size() < 6) return a;
   a[3] = "Job " + a[1];
-  cups_option_t* opts = nullptr;
-  int n = cupsParseOptions(a[5].c_str(), 0, &opts);
   std::string out;
-  for (int i = 0; i < n; i++) {
-    std::string name = opts[i].name;
+  for (auto& [name, value] : parse_cups_options(a[5])) {
     if (name == "document-name-supplied" || name == "job-name" || name == "document-name") continue;
     out += (out.empty() ? "" : " ") + name + "=";
     // Backslash-escape everything but plain characters, so cupsParseOptions()
     // in the real backend reads back exactly this value: no white space that
     // splits options, no quote, no '{' that opens a collection.
-    for (char c : std::string(opts[i].value ? opts[i].value : "")) {
+    for (char c : value) {
       if (!isalnum(static_cast<unsigned char>(c)) && !strchr("-._:/@+,%=", c)) out.push_back('\\');
       out.push_back(c);
     }
   }
-  cupsFreeOptions(n, opts);
   a[5] = out;
   return a;
 }
@@ -141,6 +139,7 @@ int run_backend(const std::vector<std::string>& argv) {
     write_all(STDOUT_FILENO, line.data(), line.size());
     return kBackendOk;
   }
+  std::future<bool> cups_loaded;  // libcups loading on a thread (fast start)
   JobInfo job;
   InnerDevice dev;
   Config cfg;
@@ -148,6 +147,15 @@ int run_backend(const std::vector<std::string>& argv) {
     job = parse_job_args(argv);
     const char* du = getenv("DEVICE_URI");
     dev = parse_device_uri(du ? du : "");
+#ifdef PG_CUPS_SONAME
+    // Only ipps://, http:// and https:// printers are asked through libcups,
+    // which this program loads when first called (lib/lazy_cups.cc): start
+    // loading it now, on a thread, while the configuration, keys and audit
+    // store are read. Every return waits for it.
+    IppTarget plain;
+    if (queryable_scheme(dev.scheme) && !split_ipp_uri(without_uri_options(dev.uri), plain))
+      cups_loaded = std::async(std::launch::async, [] { return dlopen(PG_CUPS_SONAME, RTLD_NOW | RTLD_LOCAL) != nullptr; });
+#endif
   } catch (const Error& e) {
     log_error(e.what());
     return kBackendStop;  // a broken queue: stop it, keep its jobs
@@ -271,6 +279,7 @@ int run_backend(const std::vector<std::string>& argv) {
     }
     return kBackendStop;
   }
+  if (cups_loaded.valid()) cups_loaded.wait();  // no fork while a thread may hold the loader's lock
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) return hold("refuse", "pipe failed", "job held: cannot start the backend", true);
 

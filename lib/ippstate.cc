@@ -1,8 +1,9 @@
-// ippstate.cc - printer state through IPP (libcups).
+// ippstate.cc - printer state through IPP (ipp:// directly, others with libcups).
 #include "ippstate.h"
 
 #include <cups/cups.h>
 
+#include "ippclient.h"
 #include "util.h"
 
 namespace pg {
@@ -15,8 +16,16 @@ bool queryable_scheme(const std::string& scheme) {
 std::string without_uri_options(const std::string& uri) { return uri.substr(0, uri.find('?')); }
 
 PrinterState query_printer_state(const std::string& device_uri, int timeout_s) {
-  PrinterState st;
   // Options in the device URI are for the backend; the printer's URI has none.
+  const std::string uri = without_uri_options(device_uri);
+  // Plain ipp:// needs no libcups (lib/ippclient.cc); TLS and http:// do.
+  IppTarget target;
+  if (split_ipp_uri(uri, target)) return query_ipp_state(target, uri, timeout_s);
+  return query_printer_state_cups(uri, timeout_s);
+}
+
+PrinterState query_printer_state_cups(const std::string& device_uri, int timeout_s) {
+  PrinterState st;
   const std::string uri = without_uri_options(device_uri);
   char scheme[32], userpass[256], host[256], resource[1024];
   int port = 0;

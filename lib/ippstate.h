@@ -24,8 +24,13 @@ bool queryable_scheme(const std::string& scheme);
 std::string without_uri_options(const std::string& uri);
 
 // query_printer_state() - one Get-Printer-Attributes on an ipp/ipps/http/https
-// URI, asking only for the state attributes, within timeout_s seconds.
+// URI, asking only for the state attributes, within timeout_s seconds; ipp://
+// without libcups (query_ipp_state()), the others through libcups.
 PrinterState query_printer_state(const std::string& uri, int timeout_s);
+
+// query_printer_state_cups() - the same through libcups whatever the scheme
+// (the reference the direct ipp:// query is tested against).
+PrinterState query_printer_state_cups(const std::string& uri, int timeout_s);
 
 // reason_base() - a printer-state-reasons keyword without -report/-warning/-error.
 std::string reason_base(const std::string& reason);

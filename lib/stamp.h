@@ -26,6 +26,10 @@ struct StampOptions {
   // If set and the incremental path is taken, *update receives the appended bytes
   // and `out` is not written: the output is the input file followed by *update.
   std::string* update = nullptr;
+  // For a program that exits right after (the filter): keep the parsed document
+  // instead of freeing its objects one by one, which costs more than stamping
+  // a short document. At most one document is kept per process.
+  bool keep_parsed_document = false;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

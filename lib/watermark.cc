@@ -222,9 +222,9 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     done.set_value(h);
     doc_hash = done.get_future();
   } else {
-    // A thread only pays off for large files (it costs a scheduling round trip).
+    // A thread only pays off past a few pages (it costs a scheduling round trip).
     struct stat hs;
-    bool large = stat(input.c_str(), &hs) == 0 && hs.st_size > (4 << 20);
+    bool large = stat(input.c_str(), &hs) == 0 && hs.st_size > (64 << 10);
     doc_hash = std::async(large ? std::launch::async : std::launch::deferred, hash_file, input);
   }
   try {
@@ -275,6 +275,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     std::string update;
     StampOptions opt;
     opt.update = &update;
+    opt.keep_parsed_document = true;  // the filter exits when the output is written
     StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
     if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The installed form of the watermark filter, run directly as cupsd runs it.
 
-With the default static link (configure without --disable-static-filter) the
+With the default fast start (configure without --disable-fast-start) the
 filter carries libqpdf and libstdc++ and loads GnuTLS only when qpdf first needs
 it: this test checks the link (no libqpdf, libstdc++ or GnuTLS among the
 program's shared libraries), that the paths that need GnuTLS still work (an
@@ -22,7 +22,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / 'harness
 import pgharness as h  # noqa: E402
 import pgsite  # noqa: E402
 
-STATIC = os.environ.get('PG_STATIC_FILTER') == 'yes'
+STATIC = os.environ.get('PG_FAST_START') == 'yes'
 GNUTLS = os.environ.get('PG_GNUTLS_SONAME', '')
 
 
