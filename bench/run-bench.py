@@ -177,6 +177,12 @@ def git_rev():
     return rev
 
 
+def link_kind():
+    """'fast start' when the filter does not load libqpdf at start, else 'shared link'."""
+    needed = capture(["readelf", "-d", FILTER])
+    return "shared link" if "libqpdf" in needed else "fast start"
+
+
 def pkg_version_of_build():
     """PACKAGE_VERSION from the build directory's Makefile, or '?'."""
     try:
@@ -286,8 +292,8 @@ def make_tools(tmp, conf):
     return [
         Tool("printguard-watermark", FILTER,
              lambda i, o: [FILTER] + job + ["job-uuid=urn:uuid:bench", i], stdout=True, env=pg_env,
-             version_fn=lambda: "printguard %s (git %s, filter built %s)" % (
-                 pkg_version_of_build(), git_rev(), build_stamp()),
+             version_fn=lambda: "printguard %s (git %s, filter built %s, %s)" % (
+                 pkg_version_of_build(), git_rev(), build_stamp(), link_kind()),
              expect="SIG"),
         Tool("qpdf --overlay", "qpdf",
              lambda i, o: ["qpdf", i, "--overlay", stamp, "--repeat=1", "--", o],

@@ -250,7 +250,7 @@ AuditStore::~AuditStore() {
   bool large = stat((path_ + "-wal").c_str(), &wst) == 0 && wst.st_size > kWalCheckpointBytes;
   bool done = false;
   if (erased_ || large) {
-    if (!erased_) sqlite3_busy_timeout(db_, 2000);  // busy readers: the next process tries again
+    if (!erased_) sqlite3_busy_timeout(db_, 250);  // busy readers: the next process tries again
     done = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK;
   }
   sqlite3_file* wal = nullptr;
