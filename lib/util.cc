@@ -1,6 +1,9 @@
 // util.cc - small shared helpers for printguard.
 #include "util.h"
 
+#include <malloc.h>
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -264,6 +267,26 @@ bool write_all(int fd, const void* p, size_t n) {
     n -= static_cast<size_t>(w);
   }
   return true;
+}
+
+size_t heap_in_huge_pages(size_t reserve) {
+  const uintptr_t huge = 2u << 20;
+  mallopt(M_TOP_PAD, static_cast<int>(reserve));         // the heap grows in one step...
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * reserve));  // ...and is not shrunk piecemeal
+  uintptr_t start = reinterpret_cast<uintptr_t>(sbrk(0)), end = start;
+  // Blocks below the mmap threshold (128 KB) come from the heap: take some
+  // (at most 8 MB) until the heap has grown, once, by the reserve, then give
+  // them back.
+  void* taken[70] = {};
+  for (int i = 0; i < 70 && end == start; i++) {
+    taken[i] = malloc(120u << 10);
+    end = reinterpret_cast<uintptr_t>(sbrk(0));
+  }
+  for (void* p : taken) free(p);
+  end = reinterpret_cast<uintptr_t>(sbrk(0));
+  uintptr_t from = (start + huge - 1) & ~(huge - 1);
+  if (end <= from || madvise(reinterpret_cast<void*>(from), end - from, MADV_HUGEPAGE) != 0) return 0;
+  return end - from;
 }
 
 }  // namespace pg

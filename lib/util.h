@@ -74,4 +74,14 @@ bool get_field(const std::string& in, size_t& pos, std::string& v);
 // write_all() - write every byte to fd, retrying on EINTR; false on error.
 bool write_all(int fd, const void* p, size_t n);
 
+// heap_in_huge_pages() - ask the kernel to back the malloc heap with 2 MB pages
+// (transparent huge pages, "madvise" mode), reserving `reserve` bytes of
+// address space for it; returns the bytes advised (0: nothing changed). For a
+// program that allocates a lot at once (the filter: qpdf makes an object for
+// every PDF object it reads, and one page fault per 4 KB of heap costs more
+// than the parsing). What GLIBC_TUNABLES=glibc.malloc.hugetlb=1 does, which
+// only the environment at exec can ask for. Advice only: memory is used only
+// as the heap is; where huge pages are off nothing changes.
+size_t heap_in_huge_pages(size_t reserve);
+
 }  // namespace pg

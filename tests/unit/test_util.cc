@@ -1,5 +1,10 @@
 // test_util.cc - unit tests for lib/util.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "util.h"
 
@@ -66,4 +71,29 @@ TEST(Util, Hex) {
   EXPECT_EQ(pg::hex(v), "00ff10");
   EXPECT_FALSE(pg::unhex("0g", v));
   EXPECT_FALSE(pg::unhex("abc", v));
+}
+
+TEST(Util, HeapInHugePagesAdvisesTheHeap) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap";
+#else
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode((std::istreambuf_iterator<char>(thp)), std::istreambuf_iterator<char>());
+  if (mode.empty() || mode.find("[never]") != std::string::npos) GTEST_SKIP() << "no transparent huge pages here";
+  size_t n = pg::heap_in_huge_pages(64u << 20);
+  ASSERT_GE(n, 32u << 20) << "the heap did not grow by the reserve";
+  // The heap's mapping now carries the "hg" (MADV_HUGEPAGE) flag.
+  uintptr_t brk_end = reinterpret_cast<uintptr_t>(sbrk(0));
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_heap = false, advised = false;
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' '))
+      in_heap = lo < brk_end && brk_end <= hi;
+    else if (in_heap && line.compare(0, 8, "VmFlags:") == 0 && line.find(" hg") != std::string::npos)
+      advised = true;
+  }
+  EXPECT_TRUE(advised) << "no MADV_HUGEPAGE on the heap's last mapping";
+#endif
 }
