@@ -9,9 +9,10 @@
 // no response, a bad URI), so the printer's state is unknown and the job is
 // held, never sent (fail closed).
 #include <cups/cups.h>
-#include <dlfcn.h>
 
 #include <string>
+
+#include "lazylib.h"
 
 #ifndef PG_CUPS_SONAME
 #error "PG_CUPS_SONAME (libcups's soname) comes from configure"
@@ -19,33 +20,17 @@
 
 namespace {
 
-// libcups() - the shared libcups, loaded once (nullptr when it cannot be).
-void* libcups() {
-  static void* handle = dlopen(PG_CUPS_SONAME, RTLD_NOW | RTLD_LOCAL);
-  return handle;
-}
-
-// load_error() - why libcups could not be loaded, for cupsLastErrorString().
-const std::string& load_error() {
-  static const std::string why = [] {
-    const char* e = libcups() ? nullptr : dlerror();
-    return std::string("cannot load " PG_CUPS_SONAME ": ") + (e ? e : "unknown error");
-  }();
-  return why;
-}
-
-// real() - libcups's own function `name`, of the same type as ours (or nullptr).
-template <class Fn>
-Fn real(const char* name) {
-  void* h = libcups();
-  return h ? reinterpret_cast<Fn>(dlsym(h, name)) : nullptr;
+// libcups() - the shared libcups, loaded when first called (or by run_backend()'s thread).
+pg::LazyLibrary& libcups() {
+  static pg::LazyLibrary lib(PG_CUPS_SONAME);
+  return lib;
 }
 
 }  // namespace
 
 // Each function below has libcups's prototype (from its headers, so the
 // compiler checks it) and calls the function of the same name in libcups.
-#define PG_REAL(name) static const auto fn = real<decltype(&name)>(#name)
+#define PG_REAL(name) static const auto fn = libcups().symbol<decltype(&name)>(#name)
 
 extern "C" {
 
@@ -75,7 +60,7 @@ void httpClose(http_t* http) {
 
 const char* cupsLastErrorString(void) {
   PG_REAL(cupsLastErrorString);
-  return fn ? fn() : load_error().c_str();
+  return fn ? fn() : libcups().error().c_str();
 }
 
 ipp_t* ippNewRequest(ipp_op_t op) {

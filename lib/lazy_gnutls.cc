@@ -8,11 +8,12 @@
 // cryptography is done here: every call is GnuTLS's own. If GnuTLS cannot be
 // loaded, each call fails with a GnuTLS error code, which qpdf reports as an
 // exception: the document is not printed (fail closed).
-#include <dlfcn.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include <string>
+
+#include "lazylib.h"
 
 #ifndef PG_GNUTLS_SONAME
 #error "PG_GNUTLS_SONAME (GnuTLS's soname) comes from configure"
@@ -20,34 +21,23 @@
 
 namespace {
 
-// gnutls() - the shared GnuTLS, loaded once (nullptr when it cannot be).
-void* gnutls() {
-  static void* handle = dlopen(PG_GNUTLS_SONAME, RTLD_NOW | RTLD_LOCAL);
-  return handle;
+// gnutls() - the shared GnuTLS, loaded when qpdf first calls it.
+pg::LazyLibrary& gnutls() {
+  static pg::LazyLibrary lib(PG_GNUTLS_SONAME);
+  return lib;
 }
 
 // load_error() - why GnuTLS could not be loaded, for gnutls_strerror().
-const std::string& load_error() {
-  static const std::string why = [] {
-    const char* e = gnutls() ? nullptr : dlerror();
-    return std::string("printguard: cannot load " PG_GNUTLS_SONAME " (qpdf needs it for this document): ") +
-           (e ? e : "unknown error");
-  }();
-  return why;
-}
-
-// real() - GnuTLS's own function `name`, of the same type as ours (or nullptr).
-template <class Fn>
-Fn real(const char* name) {
-  void* h = gnutls();
-  return h ? reinterpret_cast<Fn>(dlsym(h, name)) : nullptr;
+const char* load_error() {
+  static const std::string why = "printguard: " + gnutls().error() + " (qpdf needs it for this document)";
+  return why.c_str();
 }
 
 }  // namespace
 
 // Each function below has GnuTLS's prototype (from its headers, so the compiler
 // checks it) and calls the function of the same name in the shared GnuTLS.
-#define PG_REAL(name) static const auto fn = real<decltype(&name)>(#name)
+#define PG_REAL(name) static const auto fn = gnutls().symbol<decltype(&name)>(#name)
 
 extern "C" {
 
@@ -101,7 +91,7 @@ int gnutls_rnd(gnutls_rnd_level_t level, void* data, size_t len) {
 
 const char* gnutls_strerror(int error) {
   PG_REAL(gnutls_strerror);
-  return fn ? fn(error) : load_error().c_str();
+  return fn ? fn(error) : load_error();
 }
 
 }  // extern "C"
