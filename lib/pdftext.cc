@@ -1,6 +1,8 @@
 // pdftext.cc - WinAnsi encoding, PDF string escaping and Helvetica metrics.
 #include "pdftext.h"
 
+#include <array>
+
 #include <cstdio>
 #include <unordered_map>
 
@@ -52,7 +54,24 @@ static char32_t next_codepoint(const std::string& s, size_t& i) {
 WinAnsiText encode_winansi(const std::string& utf8) {
   WinAnsiText out;
   const auto& rev = winansi_reverse();
+  // ASCII (one byte each, most stamp text): looked up in a table built from
+  // the same map, so both paths agree; -1 where the slow path decides.
+  static const auto ascii = [&rev] {
+    std::array<int, 128> t{};
+    for (int c = 0; c < 128; c++) {
+      auto it = c >= 0x20 ? rev.find(static_cast<char32_t>(c)) : rev.end();
+      t[c] = it != rev.end() && pg_helvetica_widths[it->second] != 0 ? it->second : -1;
+    }
+    return t;
+  }();
+  out.bytes.reserve(utf8.size());
   for (size_t i = 0; i < utf8.size();) {
+    unsigned char c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80 && ascii[c] >= 0) {
+      out.bytes.push_back(static_cast<char>(ascii[c]));
+      i++;
+      continue;
+    }
     char32_t cp = next_codepoint(utf8, i);
     if (cp == '\t') cp = ' ';
     auto it = (cp >= 0x20 && cp != 0xFFFD) ? rev.find(cp) : rev.end();

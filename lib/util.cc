@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cmath>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -75,6 +76,38 @@ bool parse_bool(std::string_view s, const std::string& what) {
 void append_number(std::string& out, double v) {
   char buf[64];
   if (!(v == v) || v > 1e9 || v < -1e9) v = 0;  // NaN and absurd values never reach PDF
+  // Fast path: v in ten-thousandths, unless v * 10000 is (nearly) half-way
+  // between two integers, where only to_chars rounds the exact binary value right.
+  double scaled = v * 10000.0, frac = std::fabs(scaled - std::trunc(scaled));
+  if (std::fabs(frac - 0.5) > 1e-3) {
+    long long n = std::llround(scaled);
+    if (n == 0) {
+      out += '0';
+      return;
+    }
+    char* e = buf + sizeof buf;
+    char* p = e;
+    unsigned long long a = n < 0 ? 0ULL - static_cast<unsigned long long>(n) : static_cast<unsigned long long>(n);
+    int digits = 0;
+    bool any = false;  // a non-zero decimal written (trailing zeros are dropped)
+    while (digits < 4) {
+      int d = static_cast<int>(a % 10);
+      a /= 10;
+      digits++;
+      if (d || any) {
+        *--p = static_cast<char>('0' + d);
+        any = true;
+      }
+    }
+    if (any) *--p = '.';
+    do {
+      *--p = static_cast<char>('0' + a % 10);
+      a /= 10;
+    } while (a);
+    if (n < 0) *--p = '-';
+    out.append(p, e);
+    return;
+  }
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
   if (ec != std::errc()) {
     out += '0';

@@ -2,7 +2,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <iomanip>
+#include <random>
 #include <fstream>
 #include <iterator>
 
@@ -96,4 +101,29 @@ TEST(Util, HeapInHugePagesAdvisesTheHeap) {
   }
   EXPECT_TRUE(advised) << "no MADV_HUGEPAGE on the heap's last mapping";
 #endif
+}
+
+TEST(Util, FormatNumberMatchesToCharsFixed4) {
+  // The fast integer path must print what std::to_chars(fixed, 4) prints, with
+  // trailing zeros dropped, for every value: random ones of all magnitudes,
+  // and the half-way cases it leaves to to_chars.
+  auto reference = [](double v) {
+    char buf[64];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 4);
+    if (memchr(buf, '.', static_cast<size_t>(p - buf))) {
+      while (p[-1] == '0') p--;
+      if (p[-1] == '.') p--;
+    }
+    std::string s(buf, p);
+    return s == "-0" ? std::string("0") : s;
+  };
+  std::mt19937_64 gen(7);
+  std::uniform_real_distribution<double> wide(-1e9, 1e9), page(-2000, 2000), tiny(-1e-3, 1e-3);
+  for (int k = 0; k < 300000; k++) {
+    double v = k % 3 == 0 ? page(gen) : k % 3 == 1 ? wide(gen) : tiny(gen);
+    if (k % 5 == 0) v = std::round(v * 100) / 100;
+    ASSERT_EQ(pg::format_number(v), reference(v)) << std::setprecision(17) << v;
+  }
+  for (double v : {0.00005, -0.00005, 0.00015, 1.23445, 2.5e-5, 612.00005, -0.0, 0.99995, 123456.78905})
+    EXPECT_EQ(pg::format_number(v), reference(v)) << std::setprecision(17) << v;
 }
