@@ -208,7 +208,15 @@ std::string encode_state_request(const std::string& printer_uri, int major, int 
   return r;
 }
 
-bool parse_http_response(const std::string& raw, int& status, std::string& body, std::string& why) {
+bool parse_http_response(const std::string& answer, int& status, std::string& body, std::string& why) {
+  // Interim answers (1xx, such as 100 Continue) come before the real one: skip them.
+  size_t off = 0;
+  for (;;) {
+    size_t e = answer.find("\r\n\r\n", off);
+    if (e == std::string::npos || answer.compare(off, 7, "HTTP/1.") != 0 || answer.compare(off + 8, 2, " 1") != 0) break;
+    off = e + 4;
+  }
+  const std::string raw = answer.substr(off);
   size_t hend = raw.find("\r\n\r\n");
   if (hend == std::string::npos) {
     why = raw.size() > 65536 ? "the HTTP header is too long" : "incomplete HTTP header";

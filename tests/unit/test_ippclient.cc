@@ -185,6 +185,11 @@ TEST(IppClient, HttpFraming) {
   EXPECT_FALSE(pg::parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", status, body, why));
   EXPECT_FALSE(pg::parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status, body, why));
   EXPECT_FALSE(pg::parse_http_response("SSH-2.0-OpenSSH\r\n\r\n", status, body, why));
+  EXPECT_TRUE(pg::parse_http_response("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                                      status, body, why));
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body, "ok");
+  EXPECT_FALSE(pg::parse_http_response("HTTP/1.1 100 Continue\r\n\r\n", status, body, why));
   EXPECT_TRUE(pg::parse_http_response("HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", status, body, why));
   EXPECT_EQ(status, 401);
   // No length: the body is what came before the connection closed.
