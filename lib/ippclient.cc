@@ -23,6 +23,10 @@ namespace {
 // well under 1 KB; a printer that ignores requested-attributes sends tens of KB).
 constexpr size_t kMaxAnswer = 1 << 20;
 
+// What parse_http_response() says of a body with neither a length nor chunks:
+// complete only once the connection has closed.
+const char* const kNoLengthYet = "incomplete body (no length)";
+
 // Clock - milliseconds left before a deadline.
 class Clock {
  public:
@@ -95,9 +99,10 @@ int connect_to(const IppTarget& t, const Clock& clock, std::string& why) {
   return fd;
 }
 
-// exchange() - send request, read the whole answer (until the peer closes or
-// the HTTP message is complete); false and `why` on error or timeout.
-bool exchange(int fd, const std::string& request, const Clock& clock, std::string& answer, std::string& why) {
+// exchange() - send request and read the HTTP answer: its status and body once
+// the message is complete (or the peer closed after a body without a length);
+// false and `why` on error, timeout or an incomplete answer.
+bool exchange(int fd, const std::string& request, const Clock& clock, int& status, std::string& body, std::string& why) {
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -115,11 +120,10 @@ bool exchange(int fd, const std::string& request, const Clock& clock, std::strin
     why = std::string("cannot send the request: ") + strerror(errno);
     return false;
   }
+  std::string answer;
   char buf[8192];
   for (;;) {
-    int status;
-    std::string body, incomplete;
-    if (parse_http_response(answer, status, body, incomplete)) return true;
+    if (parse_http_response(answer, status, body, why)) return true;
     struct pollfd p = {fd, POLLIN, 0};
     int left = clock.left();
     int n = left > 0 ? poll(&p, 1, left) : 0;
@@ -134,7 +138,11 @@ bool exchange(int fd, const std::string& request, const Clock& clock, std::strin
       why = std::string("cannot read the answer: ") + strerror(errno);
       return false;
     }
-    if (r == 0) return true;  // closed: what came is the whole answer, if it parses
+    if (r == 0) {  // closed: a body without a length ends here; anything else is cut short
+      if (why == kNoLengthYet) return true;
+      why = "the connection closed before the answer was complete (" + why + ")";
+      return false;
+    }
     answer.append(buf, static_cast<size_t>(r));
     if (answer.size() > kMaxAnswer) {
       why = "the answer is larger than " + std::to_string(kMaxAnswer) + " bytes";
@@ -290,7 +298,7 @@ bool parse_http_response(const std::string& answer, int& status, std::string& bo
     return true;
   }
   // Neither: the body ends when the connection closes; the caller says when.
-  why = "incomplete body (no length)";
+  why = kNoLengthYet;
   body = raw.substr(pos);
   return false;
 }
@@ -387,15 +395,10 @@ PrinterState query_ipp_state(const IppTarget& t, const std::string& printer_uri,
     std::string req = "POST " + t.resource + " HTTP/1.1\r\nHost: " + where +
                       "\r\nContent-Type: application/ipp\r\nUser-Agent: printguard\r\nConnection: close\r\nContent-Length: " +
                       std::to_string(ipp.size()) + "\r\n\r\n" + ipp;
-    std::string answer;
-    bool got = exchange(fd, req, clock, answer, why);
-    close(fd);
     int http_status = 0;
     std::string body;
-    if (got && !parse_http_response(answer, http_status, body, why)) {
-      // A body without a length ends where the connection closed.
-      got = why == "incomplete body (no length)";
-    }
+    bool got = exchange(fd, req, clock, http_status, body, why);
+    close(fd);
     if (!got) {
       st.error = "the printer did not answer Get-Printer-Attributes (" + why + ")";
       return st;
@@ -405,17 +408,15 @@ PrinterState query_ipp_state(const IppTarget& t, const std::string& printer_uri,
       return st;
     }
     PrinterState parsed;
-    int ipp_status = 0;
-    if (!parse_state_response(body, parsed, ipp_status, why)) {
-      st.error = ipp_status > 0x0002 && body.size() >= 4
-                     ? "the printer did not answer Get-Printer-Attributes (IPP status 0x" + hex_status(ipp_status) + ")"
-                     : why;
+    int ipp_status = 0;  // stays 0 if the body is too short to have one
+    bool readable = parse_state_response(body, parsed, ipp_status, why);
+    if (ipp_status > 0x0002) {  // an error status: its answer need not have a printer-state
       if (ipp_status == 0x0503 && minor_try == 0) continue;  // server-error-version-not-supported
+      st.error = "the printer did not answer Get-Printer-Attributes (IPP status 0x" + hex_status(ipp_status) + ")";
       return st;
     }
-    if (ipp_status > 0x0002) {
-      if (ipp_status == 0x0503 && minor_try == 0) continue;
-      st.error = "the printer did not answer Get-Printer-Attributes (IPP status 0x" + hex_status(ipp_status) + ")";
+    if (!readable) {
+      st.error = why;
       return st;
     }
     parsed.answered = true;
