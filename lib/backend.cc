@@ -21,7 +21,6 @@
 #include "admin.h"
 #include "audit.h"
 #include "config.h"
-#include "ippclient.h"
 #include "ippstate.h"
 #include "jobargs.h"
 #include "keys.h"
@@ -152,8 +151,7 @@ int run_backend(const std::vector<std::string>& argv) {
     // which this program loads when first called (lib/lazy_cups.cc): start
     // loading it now, on a thread, while the configuration, keys and audit
     // store are read. Every return waits for it.
-    IppTarget plain;
-    if (queryable_scheme(dev.scheme) && !split_ipp_uri(without_uri_options(dev.uri), plain))
+    if (state_query_uses_libcups(dev.uri))
       cups_loaded = std::async(std::launch::async, [] { return dlopen(PG_CUPS_SONAME, RTLD_NOW | RTLD_LOCAL) != nullptr; });
 #endif
   } catch (const Error& e) {

@@ -24,6 +24,12 @@ PrinterState query_printer_state(const std::string& device_uri, int timeout_s) {
   return query_printer_state_cups(uri, timeout_s);
 }
 
+bool state_query_uses_libcups(const std::string& device_uri) {
+  const std::string uri = without_uri_options(device_uri);
+  IppTarget target;
+  return queryable_scheme(uri.substr(0, uri.find(':'))) && !split_ipp_uri(uri, target);
+}
+
 PrinterState query_printer_state_cups(const std::string& device_uri, int timeout_s) {
   PrinterState st;
   const std::string uri = without_uri_options(device_uri);

@@ -28,6 +28,10 @@ std::string without_uri_options(const std::string& uri);
 // without libcups (query_ipp_state()), the others through libcups.
 PrinterState query_printer_state(const std::string& uri, int timeout_s);
 
+// state_query_uses_libcups() - whether query_printer_state() asks this device
+// URI through libcups (ipps, http, https and ipp URIs it does not fully understand).
+bool state_query_uses_libcups(const std::string& device_uri);
+
 // query_printer_state_cups() - the same through libcups whatever the scheme
 // (the reference the direct ipp:// query is tested against).
 PrinterState query_printer_state_cups(const std::string& uri, int timeout_s);

@@ -223,3 +223,12 @@ TEST(IppClient, UnreachablePrinterIsNotAnAnswer) {
   EXPECT_FALSE(st.answered);
   EXPECT_NE(st.error.find("127.0.0.1:1"), std::string::npos) << st.error;
 }
+
+TEST(IppClient, WhichQueriesNeedLibcups) {
+  EXPECT_FALSE(pg::state_query_uses_libcups("ipp://printer.example/ipp/print?waitjob=false"));
+  EXPECT_TRUE(pg::state_query_uses_libcups("ipps://printer.example/ipp/print"));
+  EXPECT_TRUE(pg::state_query_uses_libcups("HTTP://printer.example:631/ipp"));
+  EXPECT_TRUE(pg::state_query_uses_libcups("ipp://ho%73t/ipp/print"));
+  EXPECT_FALSE(pg::state_query_uses_libcups("socket://printer.example:9100"));
+  EXPECT_FALSE(pg::state_query_uses_libcups("usb://HP/LaserJet"));
+}
