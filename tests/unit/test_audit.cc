@@ -46,18 +46,26 @@ TEST(Audit, CreatesVersionedWalSchema) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
 }
 
+// expect_upgrade_adds_index() - a store of schema `old_version` without `index`,
+// opened again, is upgraded to `new_version` and answers `query` through the
+// index instead of reading every record.
+static void expect_upgrade_adds_index(const std::string& index, int old_version, int new_version,
+                                      const std::string& query) {
+  TempDir d;
+  { pg::AuditStore a(d / "a.db", false); }
+  sql(d / "a.db", "DROP INDEX " + index + "; PRAGMA user_version=" + std::to_string(old_version));
+  pg::AuditStore a(d / "a.db", false);
+  EXPECT_EQ(a.schema_version(), new_version);
+  std::string plan = pgtest::run("sqlite3 '" + (d / "a.db") + "' \"EXPLAIN QUERY PLAN " + query + "\"");
+  EXPECT_NE(plan.find(index), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
+}
+
 TEST(Audit, NewestRecordOfAKindIsFoundThroughAnIndex) {
   // Every filter and backend run asks for the newest "config" record: on a
   // version 4 store (no index on event) that read the whole store per job.
-  TempDir d;
-  { pg::AuditStore a(d / "a.db", false); }
-  sql(d / "a.db", "DROP INDEX events_event; PRAGMA user_version=4");
-  pg::AuditStore a(d / "a.db", false);
-  EXPECT_EQ(a.schema_version(), pg::AuditStore::kSchemaVersion);
-  std::string plan = pgtest::run("sqlite3 '" + (d / "a.db") +
-                                 "' \"EXPLAIN QUERY PLAN SELECT detail FROM events WHERE event = 'config' ORDER BY id DESC LIMIT 1\"");
-  EXPECT_NE(plan.find("events_event"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
+  expect_upgrade_adds_index("events_event", 4, pg::AuditStore::kSchemaVersion,
+                            "SELECT detail FROM events WHERE event = 'config' ORDER BY id DESC LIMIT 1");
 }
 
 TEST(Audit, HeldCandidatesAreTheUsersJobsTheBackendHoldsLast) {
@@ -101,15 +109,8 @@ TEST(Audit, HeldCandidatesAreTheUsersJobsTheBackendHoldsLast) {
 TEST(Audit, HeldCandidatesAreFoundThroughAnIndex) {
   // A version 5 store gets the index on (lower(user), event) that the station's
   // query uses instead of reading every record.
-  TempDir d;
-  { pg::AuditStore a(d / "a.db", false); }
-  sql(d / "a.db", "DROP INDEX events_user_event; PRAGMA user_version=5");
-  pg::AuditStore a(d / "a.db", false);
-  EXPECT_EQ(a.schema_version(), 6);
-  std::string plan = pgtest::run("sqlite3 '" + (d / "a.db") +
-                                 "' \"EXPLAIN QUERY PLAN SELECT id FROM events WHERE lower(user) = lower('x') AND event IN ('hold', 'bypass')\"");
-  EXPECT_NE(plan.find("events_user_event"), std::string::npos) << plan;
-  EXPECT_EQ(plan.find("SCAN events"), std::string::npos) << plan;
+  expect_upgrade_adds_index("events_user_event", 5, 6,
+                            "SELECT id FROM events WHERE lower(user) = lower('x') AND event IN ('hold', 'bypass')");
 }
 
 TEST(Audit, ClosingKeepsTheWalForTheNextProgram) {
