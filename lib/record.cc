@@ -19,10 +19,14 @@ std::string encode_record(const SignedRecord& r) {
   put_field(out, r.host);
   put_field(out, r.time_utc);
   put_field(out, std::to_string(r.pages));
-  put_field(out, std::string(reinterpret_cast<const char*>(r.doc_sha256.data()), r.doc_sha256.size()));
+  put_field(out, std::string(reinterpret_cast<const char*>(r.doc_digest.data()), r.doc_digest.size()));
   put_field(out, r.title_hidden ? "title-hmac" : "title");
   put_field(out, r.title);
   return out;
+}
+
+std::string record_digest_name(const SignedRecord& r) {
+  return r.version == 1 ? "SHA-256" : "digest";
 }
 
 bool decode_record(const std::string& bytes, SignedRecord& r) {
@@ -30,14 +34,14 @@ bool decode_record(const std::string& bytes, SignedRecord& r) {
   std::string f[13];
   for (auto& x : f)
     if (!get_field(bytes, pos, x)) return false;
-  if (pos != bytes.size() || f[0] != kRecordLabel || f[1] != "1") return false;
+  if (pos != bytes.size() || f[0] != kRecordLabel || (f[1] != "1" && f[1] != "2")) return false;
   if (f[10].size() != 32 || (f[11] != "title" && f[11] != "title-hmac")) return false;
   // Only the encoder's own spelling of numbers: "042" or " 3" would decode to
   // the same record from different bytes.
   for (int i : {4, 9})
     if (!canonical_number(f[i])) return false;
   try {
-    r.version = 1;
+    r.version = f[1] == "1" ? 1 : 2;
     r.key_id = f[2];
     r.job_uuid = f[3];
     r.job_id = parse_int(f[4], 0, 1LL << 53, "job id");
@@ -49,7 +53,7 @@ bool decode_record(const std::string& bytes, SignedRecord& r) {
   } catch (const Error&) {
     return false;
   }
-  std::copy(f[10].begin(), f[10].end(), r.doc_sha256.begin());
+  std::copy(f[10].begin(), f[10].end(), r.doc_digest.begin());
   r.title_hidden = f[11] == "title-hmac";
   r.title = f[12];
   return true;

@@ -2,13 +2,11 @@
 #include "watermark.h"
 
 #include <cerrno>
-#include <future>
 #include <memory>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +14,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "code.h"
+#include "docdigest.h"
 #include "keys.h"
 #include "log.h"
 #include "pdftext.h"
@@ -50,8 +49,8 @@ class TempFile {
 };
 
 // copy_fd() - copy everything from in to out (at most `limit` bytes: beyond it
-// fail with EFBIG), hashing it if st is given.
-bool copy_fd(int in, int out, crypto_hash_sha256_state* st, long long limit = -1) {
+// fail with EFBIG), adding it to digest if given.
+bool copy_fd(int in, int out, DigestStream* digest, long long limit = -1) {
   char buf[1 << 16];
   long long total = 0;
   for (;;) {
@@ -64,23 +63,9 @@ bool copy_fd(int in, int out, crypto_hash_sha256_state* st, long long limit = -1
       errno = EFBIG;
       return false;
     }
-    if (st) crypto_hash_sha256_update(st, reinterpret_cast<unsigned char*>(buf), static_cast<size_t>(n));
+    if (digest) digest->update(buf, static_cast<size_t>(n));
     if (out >= 0 && !write_all(out, buf, static_cast<size_t>(n))) return false;
   }
-}
-
-// hash_file() - SHA-256 of a file's bytes.
-std::array<unsigned char, 32> hash_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open " + path + ": " + strerror(errno));
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  bool ok = copy_fd(fd, -1, &st);
-  close(fd);
-  if (!ok) throw Error("cannot read " + path);
-  std::array<unsigned char, 32> h;
-  crypto_hash_sha256_final(&st, h.data());
-  return h;
 }
 
 // send_file() - copy a file to out_fd (in the kernel with sendfile where it can).
@@ -177,14 +162,13 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   // The input must be a seekable file for qpdf: spool stdin first.
   std::unique_ptr<TempFile> spool;
   std::string input = job.input;
-  crypto_hash_sha256_state spool_hash;
-  crypto_hash_sha256_init(&spool_hash);
+  DigestStream spool_digest;
   try {
     if (input.empty()) {
       spool = std::make_unique<TempFile>();
       // Bounded: a document larger than MaxDocumentSize never fills the disk.
-      // Hashed in the same pass (the hash is of exactly the bytes spooled).
-      if (!copy_fd(in_fd, spool->fd(), &spool_hash, s.max_document_bytes))
+      // Digested in the same pass (the digest is of exactly the bytes spooled).
+      if (!copy_fd(in_fd, spool->fd(), &spool_digest, s.max_document_bytes))
         throw Error(errno == EFBIG ? "the document is larger than MaxDocumentSize " + std::to_string(s.max_document_bytes) +
                                          " bytes; nothing printed"
                                    : std::string("cannot spool the document: ") + strerror(errno));
@@ -195,7 +179,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     return 1;
   }
 
-  struct stat in_st;
+  struct stat in_st {};
   if (stat(input.c_str(), &in_st) == 0 && in_st.st_size > s.max_document_bytes) {
     std::string why = "the document is " + std::to_string(in_st.st_size) + " bytes, larger than MaxDocumentSize " +
                       std::to_string(s.max_document_bytes);
@@ -211,23 +195,14 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     return send_file(input, out_fd) ? 0 : 1;
   }
 
-  // The document's SHA-256 (the slowest step for large files) runs on a second
-  // thread while keys, audit store and PDF are opened; the first page's stamp
-  // text waits for it, since the signature covers it.
-  std::future<std::array<unsigned char, 32>> doc_hash;
-  if (spool) {
-    std::promise<std::array<unsigned char, 32>> done;
-    std::array<unsigned char, 32> h;
-    crypto_hash_sha256_final(&spool_hash, h.data());
-    done.set_value(h);
-    doc_hash = done.get_future();
-  } else {
-    // A thread only pays off past a few pages (it costs a scheduling round trip).
-    struct stat hs;
-    bool large = stat(input.c_str(), &hs) == 0 && hs.st_size > (64 << 10);
-    doc_hash = std::async(large ? std::launch::async : std::launch::deferred, hash_file, input);
-  }
+  // The document digest (the slowest step for large files) is computed on
+  // helper threads while keys, audit store and PDF are opened; the first
+  // page's stamp text waits for it, since the signature covers it.
+  Digest spooled{};
+  if (spool) spooled = spool_digest.final();
   try {
+    std::unique_ptr<FileDigest> file_digest;
+    if (!spool) file_digest = std::make_unique<FileDigest>(input, helpers_for_file(static_cast<uint64_t>(in_st.st_size)));
     KeyStore keys(cfg.key_dir);
     Key key = keys.current();
     AuditStore audit(cfg.audit_db, cfg.syslog);
@@ -261,7 +236,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     };
     auto text_for_page = [&](int page, int pages) {
       if (code.empty()) {
-        rec.doc_sha256 = doc_hash.get();
+        rec.doc_digest = file_digest ? file_digest->get() : spooled;
         rec.pages = pages;
         mac = sign_record(key, rec);
         code = make_code(key.id, mac);

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "check.h"
 #include "config.h"
+#include "docdigest.h"
 #include "keys.h"
 #include "code.h"
 #include "leak.h"
@@ -31,6 +32,7 @@ const char* kUsage =
     "  keygen [--id ID] [--no-activate]   create a new site key (mode 0640 root:lp)\n"
     "  keys                                list the keys and which one signs\n"
     "  verify CODE | FILE.pdf              check a signature code, or every code on a PDF's pages\n"
+    "  digest FILE...                      the document digest signed records carry, per file\n"
     "  log [--user U] [--queue Q] [--host H] [--event E] [--code CODE] [--since DATE] [--until DATE]\n"
     "      [--limit N] [--format table|csv|json]\n"
     "                                      show recent audit records\n"
@@ -114,7 +116,8 @@ void print_event(const pg::VerifyResult& r, const pg::Config& cfg, const std::st
             << indent << "title:    "
             << (e.title_hidden ? "(hidden; keyed hash " + e.title_h.substr(0, 16) + "...)" : pg::printable(e.title)) << "\n";
   if (!e.record.empty())
-    std::cout << indent << "document: SHA-256 " << pg::hex(r.record.doc_sha256.data(), r.record.doc_sha256.size()) << "\n";
+    std::cout << indent << "document: " << pg::record_digest_name(r.record) << " "
+              << pg::hex(r.record.doc_digest.data(), r.record.doc_digest.size()) << "\n";
   std::cout << indent << "record:   #" << e.id << " in " << cfg.audit_db << "\n";
 }
 
@@ -152,6 +155,24 @@ int cmd_verify(const pg::Config& cfg, Args& a) {
       r.status == pg::VerifyStatus::Redacted)
     print_event(r, cfg, "  ");
   return pg::verify_exit_status(r.status);
+}
+
+// cmd_digest() - printguard digest FILE...: each file's document digest, as
+// "HEX  FILE" (the layout of sha256sum); 4 if a file could not be read.
+int cmd_digest(Args& a) {
+  if (!a.more()) throw pg::Error("digest: which file? usage: printguard digest FILE...");
+  int status = 0;
+  while (a.more()) {
+    std::string path = a.next();
+    try {
+      auto d = pg::digest_file(path);
+      std::cout << pg::hex(d.data(), d.size()) << "  " << pg::printable(path) << "\n";
+    } catch (const pg::Error& e) {
+      pg::log_error(e.what());
+      status = 4;
+    }
+  }
+  return status;
 }
 
 // cmd_log_verify() - printguard log verify: walk the hash chain.
@@ -424,6 +445,7 @@ int main(int argc, char** argv) {
   a.words.assign(words.begin() + static_cast<long>(i), words.end());
   try {
     pg::crypto_init();
+    if (cmd == "digest") return cmd_digest(a);  // needs no configuration
     pg::Config cfg = conf.empty() ? pg::load_config_default() : pg::load_config(conf);
     if (cmd == "keygen" || cmd == "pin" || cmd == "queue" || cmd == "purge" || cmd == "user" || cmd == "release") {
       try {  // a configuration change is part of the admin trail

@@ -8,11 +8,14 @@ program's shared libraries), that the paths that need GnuTLS still work (an
 encrypted PDF is decrypted and stamped; a hidden-title queue's full rewrite
 makes a new file ID), and, where it can hide GnuTLS in a private mount
 namespace, that a document needing GnuTLS is refused with a clear error while
-an ordinary one is still stamped. With a shared link only the middle part runs.
+an ordinary one is still stamped. With a shared link only the middle part runs. It also checks the document
+digest in the signed record against Python's own BLAKE2b.
 """
 
+import hashlib
 import os
 import pathlib
+import re
 import shlex
 import shutil
 import subprocess
@@ -59,6 +62,54 @@ def gnutls_paths():
     return sorted(paths)
 
 
+def blake2b_tree(data):
+    """The document digest as printguard-watermark(8) defines it, by Python's hashlib."""
+    leaf = 1 << 20
+    root = hashlib.blake2b(digest_size=32, person=b'printguard-root1')
+    for i in range(0, len(data), leaf):
+        root.update(hashlib.blake2b(data[i:i + leaf], digest_size=32, person=b'printguard-leaf1').digest())
+    root.update(len(data).to_bytes(8, 'little'))
+    return root.hexdigest()
+
+
+def large_pdf(path, filler):
+    """A one-page PDF carrying an unused stream of `filler` bytes (several digest leaves)."""
+    content = b'BT /F1 12 Tf 72 700 Td (large document) Tj ET'
+    objs = [b'<< /Type /Catalog /Pages 2 0 R >>',
+            b'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+            b'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> '
+            b'/Contents 4 0 R >>',
+            b'<< /Length %d >>\nstream\n%s\nendstream' % (len(content), content),
+            b'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+            b'<< /Length %d >>\nstream\n%s\nendstream' % (filler, bytes(i % 251 for i in range(filler)))]
+    out = b'%PDF-1.4\n'
+    offsets = []
+    for i, body in enumerate(objs):
+        offsets.append(len(out))
+        out += b'%d 0 obj\n%s\nendobj\n' % (i + 1, body)
+    xref = len(out)
+    out += b'xref\n0 %d\n0000000000 65535 f \n' % (len(objs) + 1)
+    out += b''.join(b'%010d 00000 n \n' % o for o in offsets)
+    out += b'trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n' % (len(objs) + 1, xref)
+    path.write_bytes(out)
+    return path
+
+
+def check_document_digest(env, site, pdf):
+    """The filter's signed record names pdf's document digest, as printguard
+    verify shows it, printguard digest prints it and hashlib computes it."""
+    status, out, err = run_filter(env, site, 'q', pdf)
+    assert status == 0, '%s: exit %d\n%s' % (pdf.name, status, err)
+    codes = re.findall(r'PG alice ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}-[0-9A-Z])', ' '.join(
+        stamped_pages(env, out, pdf.stem + '-out.pdf')))
+    assert codes, 'no code on %s' % pdf.name
+    want = blake2b_tree(pdf.read_bytes())
+    shown = site.cli('verify', codes[0]).stdout
+    assert 'document: digest %s' % want in shown, 'verify shows another digest than hashlib (%s):\n%s' % (want, shown)
+    printed = site.cli('digest', pdf).stdout
+    assert printed == '%s  %s\n' % (want, pdf), 'printguard digest: %r, hashlib: %s' % (printed, want)
+
+
 def main():
     with h.TestEnv('filter-binary') as env:
         fixtures = env.mkdir('fixtures')
@@ -75,6 +126,14 @@ def main():
             for lib in libs:
                 assert not lib.startswith(('libqpdf', 'libgnutls', 'libstdc++', 'libsodium', 'libsqlite3')), \
                     'the static filter still needs %s at start (NEEDED: %s)' % (lib, ', '.join(libs))
+
+        # The document digest, from a one-leaf and a four-leaf document (the
+        # latter hashed on helper threads), against an independent implementation.
+        check_document_digest(env, site, plain)
+        check_document_digest(env, site, large_pdf(env.path / 'large.pdf', (3 << 20) + 12345))
+        r = site.cli('digest', env.path / 'missing.pdf', plain, check=False)
+        assert r.returncode == 4 and 'missing.pdf' in r.stderr and str(plain) in r.stdout, \
+            'an unreadable file must be reported and the others still printed: %r' % (r,)
 
         # An encrypted PDF (AES-256, empty user password): qpdf decrypts it with GnuTLS.
         status, out, err = run_filter(env, site, 'q', encrypted)

@@ -14,7 +14,7 @@ static pg::SignedRecord sample() {
   r.host = "ws1.example";
   r.time_utc = "2026-11-23T10:00:00Z";
   r.pages = 3;
-  r.doc_sha256.fill(7);
+  r.doc_digest.fill(7);
   r.title = "Report (final)";
   return r;
 }
@@ -54,6 +54,26 @@ TEST(Record, RoundTrip) {
   EXPECT_EQ(d.pages, 3);
 }
 
+TEST(Record, VersionOneRecordsStillDecodeAndNameTheirSha256) {
+  // Stores written before the document digest hold version 1 records.
+  auto v1 = sample();
+  v1.version = 1;
+  auto bytes = pg::encode_record(v1);
+  EXPECT_EQ(bytes.substr(28, 5), std::string("\0\0\0\x01" "1", 5));
+  pg::SignedRecord d;
+  ASSERT_TRUE(pg::decode_record(bytes, d));
+  EXPECT_EQ(d.version, 1);
+  EXPECT_EQ(pg::record_digest_name(d), "SHA-256");
+  EXPECT_EQ(pg::encode_record(d), bytes);
+  // New records are version 2 and carry the document digest.
+  ASSERT_TRUE(pg::decode_record(pg::encode_record(sample()), d));
+  EXPECT_EQ(d.version, 2);
+  EXPECT_EQ(pg::record_digest_name(d), "digest");
+  auto v3 = sample();
+  v3.version = 3;
+  EXPECT_FALSE(pg::decode_record(pg::encode_record(v3), d)) << "an unknown version was read";
+}
+
 TEST(Record, DecodeRejectsDamage) {
   auto e = pg::encode_record(sample());
   pg::SignedRecord d;
@@ -68,7 +88,7 @@ TEST(Record, DecodeRejectsDamage) {
 TEST(Record, EveryFieldIsCovered) {
   pg::crypto_init();
   auto base = pg::sign_record(test_key(), sample());
-  std::vector<pg::SignedRecord> variants(11, sample());
+  std::vector<pg::SignedRecord> variants(12, sample());
   variants[0].key_id = "K7QY";
   variants[1].job_uuid += "x";
   variants[2].job_id = 43;
@@ -77,9 +97,10 @@ TEST(Record, EveryFieldIsCovered) {
   variants[5].host = "ws2";
   variants[6].time_utc = "2026-11-23T10:00:01Z";
   variants[7].pages = 4;
-  variants[8].doc_sha256[31] = 8;
+  variants[8].doc_digest[31] = 8;
   variants[9].title = "Report";
   variants[10].title_hidden = true;
+  variants[11].version = 1;  // the same digest bytes read as a SHA-256
   for (auto& v : variants) EXPECT_NE(pg::sign_record(test_key(), v), base);
   pg::Key other = test_key();
   other.bytes[0] = 1;

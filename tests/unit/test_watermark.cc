@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "audit.h"
+#include "docdigest.h"
 #include "record.h"
 #include "testutil.h"
 #include "watermark.h"
@@ -268,7 +269,7 @@ TEST(Watermark, OutputIsTheInputPlusAnUpdateAndTheHashIsOfTheInput) {
     EXPECT_EQ(r.out.compare(0, bytes.size(), bytes), 0) << "the original bytes are not kept (stdin " << via_stdin << ")";
     pgtest::write_text(d / "out.pdf", r.out);
     EXPECT_EQ(pgtest::pdftotext_pages(d / "out.pdf").size(), 4u);
-    // The signed record names the SHA-256 of exactly the input (hashed while spooling for stdin).
+    // The signed record names the digest of exactly the input (computed while spooling for stdin).
     pg::AuditStore a(d / "audit.db", false);
     pg::AuditQuery q;
     q.event = "stamp";
@@ -276,9 +277,10 @@ TEST(Watermark, OutputIsTheInputPlusAnUpdateAndTheHashIsOfTheInput) {
     ASSERT_EQ(rows.size(), 1u);
     pg::SignedRecord rec;
     ASSERT_TRUE(pg::decode_record(rows[0].record, rec));
-    std::array<unsigned char, 32> h;
-    crypto_hash_sha256(h.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    EXPECT_EQ(rec.doc_sha256, h) << "stdin " << via_stdin;
+    pg::DigestStream ds;
+    ds.update(bytes.data(), bytes.size());
+    EXPECT_EQ(rec.doc_digest, ds.final()) << "stdin " << via_stdin;
+    EXPECT_EQ(rec.version, pg::kRecordVersion);
   }
 }
 
