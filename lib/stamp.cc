@@ -460,6 +460,39 @@ StampResult stamp_full(QPDF& pdf, const std::string& out, const QueueSettings& s
   return res;
 }
 
+// unparse_shallow() - o in PDF syntax with indirect references written as they
+// are: qpdf's unparse() reads every object a dictionary refers to (to leave out
+// nulls), which for a page's resources means every image it draws.
+void unparse_shallow(QPDFObjectHandle o, std::string& out) {
+  if (o.isIndirect()) {
+    out += std::to_string(o.getObjectID()) + " " + std::to_string(o.getGeneration()) + " R";
+  } else if (o.isDictionary()) {
+    out += "<<";
+    for (auto& [k, v] : o.getDictAsMap()) {
+      if (!v.isIndirect() && v.isNull()) continue;  // a direct null is an absent key
+      out += " " + QPDFObjectHandle::newName(k).unparse() + " ";
+      unparse_shallow(v, out);
+    }
+    out += " >>";
+  } else if (o.isArray()) {
+    out += "[";
+    for (int i = 0, n = o.getArrayNItems(); i < n; i++) {
+      out += " ";
+      unparse_shallow(o.getArrayItem(i), out);
+    }
+    out += " ]";
+  } else {
+    out += o.unparse();
+  }
+}
+
+// shallow() - unparse_shallow() as a string.
+std::string shallow(QPDFObjectHandle o) {
+  std::string out;
+  unparse_shallow(o, out);
+  return out;
+}
+
 // FullRewrite - thrown inside the incremental path when an explicit check finds a
 // file it must not update in place; carries the reason.
 struct FullRewrite {
@@ -584,6 +617,12 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   std::set<QPDFObjGen> seen;
   std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
   PageStamp stamper(s, res);
+  struct PendingStamp {
+    int page, content_num;
+    PageGeometry geometry;
+  };
+  std::vector<PendingStamp> stamps;
+  stamps.reserve(pages.size());
   int i = 0;
   for (auto& page : pages) {
     i++;
@@ -599,9 +638,9 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
     // with the same content stream and the same form dictionary share one form.
     std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
                        format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
-                       "] /Resources " + (resources.isDictionary() ? resources.unparse() : std::string("<< >>"));
+                       "] /Resources " + (resources.isDictionary() ? shallow(resources) : std::string("<< >>"));
     auto group = po.getKey("/Group");
-    if (group.isDictionary()) head += " /Group " + group.unparse();
+    if (group.isDictionary()) head += " /Group " + shallow(group);
     int form_num = 0;
     auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
     auto it = contents.isStream() ? forms.find(key) : forms.end();
@@ -615,7 +654,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         for (const char* k : {"/F", "/FFilter", "/FDecodeParms"})
           if (d.hasKey(k)) throw FullRewrite{"page " + std::to_string(i) + " content is an external file stream"};
         for (const char* k : {"/Filter", "/DecodeParms"})
-          if (d.hasKey(k)) head += std::string(" ") + k + " " + d.getKey(k).unparse();
+          if (d.hasKey(k)) head += std::string(" ") + k + " " + shallow(d.getKey(k));
         auto raw = contents.getRawStreamData();
         w.stream(form_num, head, reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
         forms[key] = form_num;
@@ -636,22 +675,30 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       }
     }
 
-    // The stamp: the original page as the form, then the text over it.
-    const std::string& content = stamper.content(text_for_page(i, res.pages), g, i);
+    // The stamp's content stream is written after the loop (below).
     int content_num = next++;
-    w.stream(content_num, "<<", content.data(), content.size());
+    stamps.push_back({i, content_num, g});
 
     // The page object again, same number and generation, with new content and resources.
     std::string dict = "<<";
     for (auto& [k, v] : po.getDictAsMap()) {
       if (k == "/Contents" || k == "/Resources") continue;
-      dict += " " + QPDFObjectHandle::newName(k).unparse() + " " + v.unparse();
+      if (!v.isIndirect() && v.isNull()) continue;
+      dict += " " + QPDFObjectHandle::newName(k).unparse() + " " + shallow(v);
     }
     dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
             std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
     w.object(og.getObj(), og.getGen(), dict);
   }
   if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
+
+  // The stamps: the original page as the form, then the text over it. Asked for
+  // last, so that the work above overlaps whatever the text waits for (the
+  // document digest the signature covers).
+  for (auto& st : stamps) {
+    const std::string& content = stamper.content(text_for_page(st.page, res.pages), st.geometry, st.page);
+    w.stream(st.content_num, "<<", content.data(), content.size());
+  }
 
   // The cross-reference section, of the same kind as the input's last one.
   std::string tail = " /Root " + root.unparse();

@@ -593,3 +593,24 @@ TEST(StampIncremental, PagesSharingContentKeepTheirOwnBoxes) {
   ASSERT_EQ(st, 0);
   EXPECT_TRUE(dark_in_band(d / "s-2.pgm", 0.08, 0.14)) << "content clipped by another page's box";
 }
+
+TEST(StampIncremental, ResourcesAreCopiedAsReferencesWithoutReadingWhatTheyName) {
+  // The page's resources name an image the content never draws, whose object is
+  // unreadable. qpdf's unparse() would read it (to leave out null values) and
+  // warn, sending the file to the full rewrite or refusing it; each page's
+  // resources are copied as written instead, references and all, so a large
+  // document's images are not read at all.
+  TempDir d;
+  auto objs = page_objs("3 0 R", 1);
+  objs[2] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> "
+            "/XObject << /Im1 6 0 R /Gone 9 0 R >> >> /Contents 4 0 R >>";
+  objs.push_back("this is not an object at all");
+  std::string in = d / "unread.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, hand_pdf(objs));
+  auto r = stamp_with(in, out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  std::string update = pgtest::slurp(out).substr(pgtest::slurp(in).size());
+  EXPECT_NE(update.find("/XObject << /Gone 9 0 R /Im1 6 0 R >>"), std::string::npos) << update;
+  check_all_pages(out, 1);
+  EXPECT_TRUE(renders_cleanly(out, d));
+}
