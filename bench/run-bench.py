@@ -4,7 +4,8 @@
 Stamps one text line on every page of generated PDFs with printguard-watermark
 and with peer tools (qpdf --overlay, cups-filters pdftopdf page-label, a
 mutool JS script, pdftk stamp, and cat as the floor), alternating the tools
-within each repetition.  Every output page is checked for the stamp text with
+within each repetition in a shuffled order (a new one per repetition, fixed
+seed), so that no tool always runs right after the same peer.  Every output page is checked for the stamp text with
 pdftotext.  Prints a Markdown table (median wall time, ratios, peak RSS) and
 writes it to bench/results.md.
 
@@ -14,6 +15,7 @@ Run from anywhere after ./scripts/build.sh (or set PG_BUILD to the build dir).
 
 import argparse
 import os
+import random
 import re
 import resource
 import shutil
@@ -212,13 +214,15 @@ class Tool:
         """True if the tool's executable exists."""
         return bool(self.binary and (os.access(self.binary, os.X_OK) or shutil.which(self.binary)))
 
-    def run(self, inp, out, errlog):
-        """Run the tool once on inp writing out; return (wall s, RSS KiB, CPU s)."""
+    def run(self, inp, out, errlog, measure_rss=False):
+        """Run the tool once on inp writing out; return (wall s, RSS KiB, CPU s).
+        Only with measure_rss is the RSS right (GNU time runs the tool: its
+        fork and exec would add a few ms to every timed run)."""
         if os.path.exists(out):
             os.unlink(out)
         argv = self.argv_fn(inp, out)
         secs, rss, cpu, rc = run_measured(argv, out if self.stdout else None, errlog, self.env,
-                                          errlog + ".rss")
+                                          errlog + ".rss" if measure_rss else None)
         if rc != 0:
             tail = ""
             try:
@@ -374,20 +378,26 @@ def main():
         for name, path, pages in inputs:
             outs = {t.name: os.path.join(tmp, "out-%d.pdf" % k) for k, t in enumerate(tools)}
             errs = {t.name: os.path.join(tmp, "err-%d.log" % k) for k, t in enumerate(tools)}
-            # Warm-up (untimed): fills the page cache and produces the output we verify.
+            # Warm-up (untimed): fills the page cache, produces the output we
+            # verify and measures the peak RSS.
+            rss = {}
             for t in tools:
-                t.run(path, outs[t.name], errs[t.name])
+                rss[t.name] = t.run(path, outs[t.name], errs[t.name], measure_rss=True)[1]
                 if t.expect:
                     check_stamped(t, outs[t.name], pages, errs[t.name])
             times = {t.name: [] for t in tools}
             cpus = {t.name: [] for t in tools}
-            rss = {t.name: 0 for t in tools}
-            for rep in range(reps):  # alternate: A B C ... A B C ...
-                for t in tools:
-                    s, m, c = t.run(path, outs[t.name], errs[t.name])
+            for rep in range(reps):
+                # Alternate, in a new order each repetition (fixed seed): a tool
+                # run straight after another can be slowed by what that one
+                # left behind (the machine still tearing down pdftk's JVM), so
+                # no tool may always follow the same peer.
+                order = list(tools)
+                random.Random(rep).shuffle(order)
+                for t in order:
+                    s, _, c = t.run(path, outs[t.name], errs[t.name])
                     times[t.name].append(s)
                     cpus[t.name].append(c)
-                    rss[t.name] = max(rss[t.name], m)
                 sys.stderr.write("  %s rep %d/%d done\n" % (name, rep + 1, reps))
             for t in tools:
                 results[(name, t.name)] = (statistics.median(times[t.name]), rss[t.name],
@@ -466,7 +476,8 @@ def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
     pg = "printguard-watermark"
     lines = ["# printguard-watermark benchmark", ""]
     lines.append("Run %s, %s mode, %d timed repetitions per tool and input (median shown), "
-                 "tools alternated within each repetition after one untimed warm-up run; "
+                 "tools alternated within each repetition, in an order shuffled anew for each (fixed seed), "
+                 "after one untimed warm-up run; "
                  "every output page verified with pdftotext. Total run time %.0f s." % (
                      time.strftime("%Y-%m-%d %H:%M %Z"), "quick" if quick else "full", reps, elapsed))
     lines.append("")
@@ -483,8 +494,10 @@ def render(inputs, tools, results, size, reps, quick, notes, elapsed, load):
                 label, t.name, med, fmt_ratio(med, q), fmt_ratio(med, c), rss / 1024, lo, hi, cpu))
     lines.append("")
     if TIME_BIN:
-        lines.append("Peak RSS: ru_maxrss from wait4() in GNU time (%s), the tool's direct parent; "
-                     "a child forked by Python inherits Python's own high-water mark across exec." % TIME_BIN)
+        lines.append("Peak RSS: ru_maxrss from wait4() in GNU time (%s), the tool's direct parent, in the "
+                     "untimed warm-up run (a child forked by Python inherits Python's own high-water mark "
+                     "across exec); the timed runs are not wrapped, so GNU time's fork and exec are not in "
+                     "the times." % TIME_BIN)
     else:
         lines.append("Peak RSS: ru_maxrss from os.wait4(); /usr/bin/time is missing, so values include "
                      "the Python parent's high-water mark (%.1f MB) inherited across exec: upper bounds." % (
