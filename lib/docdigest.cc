@@ -81,6 +81,11 @@ FileDigest::FileDigest(const std::string& path, unsigned helpers) : path_(path) 
     fd_ = -1;
     throw Error("cannot read " + path + " to compute its digest: " + strerror(e));
   }
+  if (!S_ISREG(st.st_mode)) {  // a pipe or device has no size to cut into leaves
+    close(fd_);
+    fd_ = -1;
+    throw Error("cannot compute the digest of " + path + ": not a regular file");
+  }
   size_ = static_cast<uint64_t>(st.st_size);
   leaves_.resize((size_ + kDigestLeafBytes - 1) / kDigestLeafBytes);
   helpers = static_cast<unsigned>(std::min<size_t>(helpers, leaves_.size()));

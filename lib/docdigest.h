@@ -1,7 +1,7 @@
 // docdigest.h - the document digest a signed record carries: BLAKE2b-256 over
 // 1 MiB leaves, so a large document is hashed on every core at once.
 //
-// Definition (printguard(8), DOCUMENT DIGEST): the bytes are cut into leaves of
+// Definition (printguard-watermark(8), "Document digest"): the bytes are cut into leaves of
 // kDigestLeafBytes (the last may be shorter; an empty document has none). Each
 // leaf is hashed with unkeyed BLAKE2b-256, personalisation kLeafPersonal; the
 // digest is unkeyed BLAKE2b-256, personalisation kRootPersonal, of the leaf
@@ -46,7 +46,7 @@ class DigestStream {
 // background threads from construction and by the caller of get().
 class FileDigest {
  public:
-  // Opens path; throws Error if it cannot be opened.
+  // Opens path; throws Error if it cannot be opened or is not a regular file.
   FileDigest(const std::string& path, unsigned helpers);
   ~FileDigest();
   FileDigest(const FileDigest&) = delete;

@@ -74,7 +74,7 @@ TEST(DocDigest, EveryByteAndTheLengthCount) {
   EXPECT_NE(stream_digest(one, 1 << 16), plain);
 }
 
-TEST(DocDigest, AFileThatShrinksOrIsMissingIsAnErrorNotADigest) {
+TEST(DocDigest, AFileThatShrinksIsMissingOrIsNotRegularIsAnErrorNotADigest) {
   ASSERT_EQ(sodium_init() >= 0, true);
   TempDir d;
   pgtest::write_text(d / "f", sample(3 * kLeaf));
@@ -85,6 +85,14 @@ TEST(DocDigest, AFileThatShrinksOrIsMissingIsAnErrorNotADigest) {
     FAIL() << "a shrunk file was digested";
   } catch (const pg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("shrank while being read"), std::string::npos) << e.what();
+  }
+  for (const char* special : {"/dev/null", "/dev/zero"}) {
+    try {
+      pg::digest_file(special);
+      FAIL() << "the digest of " << special << " was taken as that of an empty file";
+    } catch (const pg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
   }
   try {
     pg::digest_file(d / "missing");
