@@ -88,6 +88,7 @@ FileDigest::FileDigest(const std::string& path, unsigned helpers) : path_(path) 
   }
   size_ = static_cast<uint64_t>(st.st_size);
   leaves_.resize((size_ + kDigestLeafBytes - 1) / kDigestLeafBytes);
+  if (helpers == kHelpersForSize) helpers = helpers_for_file(size_);
   helpers = static_cast<unsigned>(std::min<size_t>(helpers, leaves_.size()));
   try {
     for (unsigned i = 0; i < helpers; i++) helpers_.emplace_back([this] { hash_leaves(); });
@@ -155,10 +156,6 @@ unsigned helpers_for_file(uint64_t bytes) {
   return cores > 2 ? cores - 1 : 1;
 }
 
-Digest digest_file(const std::string& path) {
-  struct stat st;
-  uint64_t size = stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  return FileDigest(path, helpers_for_file(size)).get();
-}
+Digest digest_file(const std::string& path) { return FileDigest(path).get(); }
 
 }  // namespace pg

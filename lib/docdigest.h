@@ -46,8 +46,9 @@ class DigestStream {
 // background threads from construction and by the caller of get().
 class FileDigest {
  public:
+  static constexpr unsigned kHelpersForSize = ~0u;  // as many as helpers_for_file() says
   // Opens path; throws Error if it cannot be opened or is not a regular file.
-  FileDigest(const std::string& path, unsigned helpers);
+  explicit FileDigest(const std::string& path, unsigned helpers = kHelpersForSize);
   ~FileDigest();
   FileDigest(const FileDigest&) = delete;
   FileDigest& operator=(const FileDigest&) = delete;

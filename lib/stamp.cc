@@ -460,6 +460,19 @@ StampResult stamp_full(QPDF& pdf, const std::string& out, const QueueSettings& s
   return res;
 }
 
+void unparse_shallow(QPDFObjectHandle o, std::string& out);
+
+// append_entries() - the entries of dictionary o as unparse_shallow() writes
+// them, each after a space, leaving out the keys in `except`.
+void append_entries(QPDFObjectHandle o, std::string& out, std::initializer_list<const char*> except = {}) {
+  for (auto& [k, v] : o.getDictAsMap()) {
+    if (std::find(except.begin(), except.end(), k) != except.end()) continue;
+    if (!v.isIndirect() && v.isNull()) continue;  // a direct null is an absent key
+    out += " " + QPDFObjectHandle::newName(k).unparse() + " ";
+    unparse_shallow(v, out);
+  }
+}
+
 // unparse_shallow() - o in PDF syntax with indirect references written as they
 // are: qpdf's unparse() reads every object a dictionary refers to (to leave out
 // nulls), which for a page's resources means every image it draws.
@@ -468,11 +481,7 @@ void unparse_shallow(QPDFObjectHandle o, std::string& out) {
     out += std::to_string(o.getObjectID()) + " " + std::to_string(o.getGeneration()) + " R";
   } else if (o.isDictionary()) {
     out += "<<";
-    for (auto& [k, v] : o.getDictAsMap()) {
-      if (!v.isIndirect() && v.isNull()) continue;  // a direct null is an absent key
-      out += " " + QPDFObjectHandle::newName(k).unparse() + " ";
-      unparse_shallow(v, out);
-    }
+    append_entries(o, out);
     out += " >>";
   } else if (o.isArray()) {
     out += "[";
@@ -681,11 +690,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
 
     // The page object again, same number and generation, with new content and resources.
     std::string dict = "<<";
-    for (auto& [k, v] : po.getDictAsMap()) {
-      if (k == "/Contents" || k == "/Resources") continue;
-      if (!v.isIndirect() && v.isNull()) continue;
-      dict += " " + QPDFObjectHandle::newName(k).unparse() + " " + shallow(v);
-    }
+    append_entries(po, dict, {"/Contents", "/Resources"});
     dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
             std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
     w.object(og.getObj(), og.getGen(), dict);

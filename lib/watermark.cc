@@ -179,7 +179,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     return 1;
   }
 
-  struct stat in_st {};
+  struct stat in_st;
   if (stat(input.c_str(), &in_st) == 0 && in_st.st_size > s.max_document_bytes) {
     std::string why = "the document is " + std::to_string(in_st.st_size) + " bytes, larger than MaxDocumentSize " +
                       std::to_string(s.max_document_bytes);
@@ -202,7 +202,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
   if (spool) spooled = spool_digest.final();
   try {
     std::unique_ptr<FileDigest> file_digest;
-    if (!spool) file_digest = std::make_unique<FileDigest>(input, helpers_for_file(static_cast<uint64_t>(in_st.st_size)));
+    if (!spool) file_digest = std::make_unique<FileDigest>(input);
     KeyStore keys(cfg.key_dir);
     Key key = keys.current();
     AuditStore audit(cfg.audit_db, cfg.syslog);
