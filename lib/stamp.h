@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config.h"
+#include "util.h"
 
 namespace pg {
 
@@ -25,11 +26,16 @@ struct StampOptions {
   bool allow_incremental = true;
   // If set and the incremental path is taken, *update receives the appended bytes
   // and `out` is not written: the output is the input file followed by *update.
-  std::string* update = nullptr;
+  ChunkedBuffer* update = nullptr;
   // For a program that exits right after (the filter): keep the parsed document
   // instead of freeing its objects one by one, which costs more than stamping
   // a short document. At most one document is kept per process.
   bool keep_parsed_document = false;
+  // For a program whose heap is in huge pages (heap_in_huge_pages()): while
+  // the page tree is read, a helper thread faults in the heap it is about to
+  // need (HeapPrefault), which on a virtual machine that hands free memory back
+  // to its host is a third of the time for a large document (bench/).
+  bool prefault_heap = false;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

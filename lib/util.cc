@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <charconv>
@@ -302,8 +303,65 @@ bool write_all(int fd, const void* p, size_t n) {
   return true;
 }
 
+void ChunkedBuffer::append(const char* p, size_t n) {
+  size_ += n;
+  while (n > 0) {
+    if (chunks_.empty() || chunks_.back().size() >= kChunk) {
+      chunks_.emplace_back();
+      chunks_.back().reserve(kChunk);
+    }
+    std::string& c = chunks_.back();
+    size_t take = std::min(n, kChunk - c.size());
+    c.append(p, take);
+    p += take;
+    n -= take;
+  }
+}
+
+std::string ChunkedBuffer::str() const {
+  std::string all;
+  all.reserve(size_);
+  for (auto& c : chunks_) all += c;
+  return all;
+}
+
+bool ChunkedBuffer::write_to(int fd) const {
+  for (auto& c : chunks_)
+    if (!write_all(fd, c.data(), c.size())) return false;
+  return true;
+}
+
+// kHugePage - the size of an x86-64 transparent huge page.
+constexpr uintptr_t kHugePage = 2u << 20;
+
+HeapPrefault::HeapPrefault(size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  struct mallinfo2 mi = mallinfo2();
+  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
+  if (mi.keepcost > brk || bytes == 0) return;
+  uintptr_t top = brk - mi.keepcost;  // the top chunk: heap not handed out yet
+  uintptr_t from = top & ~(kHugePage - 1), to = std::min(brk, top + bytes);
+  if (to <= from) return;
+  thread_ = std::thread([this, from, to] {
+    for (uintptr_t p = from; p < to && !stop_.load(std::memory_order_relaxed); p += kHugePage)
+      if (madvise(reinterpret_cast<void*>(p), std::min(kHugePage, to - p), MADV_POPULATE_WRITE) != 0) break;
+  });
+#else
+  (void)bytes;
+#endif
+}
+
+HeapPrefault::~HeapPrefault() {
+  stop_ = true;
+  wait();
+}
+
+void HeapPrefault::wait() {
+  if (thread_.joinable()) thread_.join();
+}
+
 size_t heap_in_huge_pages(size_t reserve) {
-  const uintptr_t huge = 2u << 20;
+  const uintptr_t huge = kHugePage;
   mallopt(M_TOP_PAD, static_cast<int>(reserve));         // the heap grows in one step...
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * reserve));  // ...and is not shrunk piecemeal
   uintptr_t start = reinterpret_cast<uintptr_t>(sbrk(0)), end = start;

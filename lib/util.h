@@ -1,10 +1,12 @@
 // util.h - small shared helpers for printguard: errors, strings, files, hex.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace pg {
@@ -73,6 +75,58 @@ bool get_field(const std::string& in, size_t& pos, std::string& v);
 
 // write_all() - write every byte to fd, retrying on EINTR; false on error.
 bool write_all(int fd, const void* p, size_t n);
+
+// ChunkedBuffer - bytes appended in pieces of about 1 MB, so that growing never
+// copies (or touches again) what is already there: for outputs of many MB built
+// in memory, where a doubling std::string would touch about three times the
+// memory it ends up holding.
+class ChunkedBuffer {
+ public:
+  static constexpr size_t kChunk = 1 << 20;
+  // append() - add n bytes at the end.
+  void append(const char* p, size_t n);
+  ChunkedBuffer& operator+=(std::string_view v) {
+    append(v.data(), v.size());
+    return *this;
+  }
+  ChunkedBuffer& operator+=(char c) {
+    append(&c, 1);
+    return *this;
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // chunks() - the pieces, in order; their concatenation is the content.
+  const std::vector<std::string>& chunks() const { return chunks_; }
+  // str() - the whole content as one string.
+  std::string str() const;
+  // write_to() - write the whole content to fd (write_all per piece); false on error.
+  bool write_to(int fd) const;
+
+ private:
+  std::vector<std::string> chunks_;
+  size_t size_ = 0;
+};
+
+// HeapPrefault - while it lives, a helper thread faults in the next `bytes` of
+// the malloc heap (above what is handed out), 2 MB at a time, so that the page
+// faults of a program about to allocate that much run on another core. Uses
+// MADV_POPULATE_WRITE, which fills no byte (it only maps zeroed pages where
+// none are mapped yet), so it cannot race with the heap's owner. Advice only:
+// where the kernel lacks it, nothing happens. The destructor stops the helper
+// where it is and joins it.
+class HeapPrefault {
+ public:
+  explicit HeapPrefault(size_t bytes);
+  ~HeapPrefault();
+  // wait() - until the helper has faulted in all it was asked to.
+  void wait();
+  HeapPrefault(const HeapPrefault&) = delete;
+  HeapPrefault& operator=(const HeapPrefault&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // heap_in_huge_pages() - ask the kernel to back the malloc heap with 2 MB pages
 // (transparent huge pages, "madvise" mode), reserving `reserve` bytes of

@@ -247,10 +247,11 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
       return expand_template(s.tmpl, vars);
     };
     // Ordinary files: the output is the input's bytes plus an appended update.
-    std::string update;
+    ChunkedBuffer update;
     StampOptions opt;
     opt.update = &update;
     opt.keep_parsed_document = true;  // the filter exits when the output is written
+    opt.prefault_heap = true;         // its main() put the heap in huge pages
     StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
     if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {
@@ -279,7 +280,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     ev.record = encode_record(rec);
     audit.append(ev, key);
 
-    bool sent = r.incremental ? send_file(input, out_fd) && write_all(out_fd, update.data(), update.size())
+    bool sent = r.incremental ? send_file(input, out_fd) && update.write_to(out_fd)
                               : send_file(out.path(), out_fd);
     if (!sent) {
       log_error(std::string("cannot write the stamped document: ") + strerror(errno));

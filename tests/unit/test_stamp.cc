@@ -445,14 +445,45 @@ TEST(StampIncremental, XrefStreamInputGetsAnXrefStreamUpdate) {
 TEST(StampIncremental, UpdateBytesAreHandedToTheCaller) {
   TempDir d;
   std::string in = pgtest::pdfgen_dir() + "/simple.pdf", out = d / "never.pdf";
-  std::string update;
+  pg::ChunkedBuffer update;
   pg::StampOptions opt;
   opt.update = &update;
   auto r = stamp_with(in, out, {}, opt);
   ASSERT_TRUE(r.incremental);
   EXPECT_FALSE(std::ifstream(out).good()) << "out written although the caller takes the update";
-  pgtest::write_text(d / "joined.pdf", pgtest::slurp(in) + update);
+  pgtest::write_text(d / "joined.pdf", pgtest::slurp(in) + update.str());
   check_all_pages(d / "joined.pdf", 1);
+  EXPECT_TRUE(qpdf_check_ok(d / "joined.pdf"));
+}
+
+TEST(StampIncremental, PrefaultingTheHeapChangesNoByte) {
+  // 3000 pages, each with its own content stream.
+  const int n = 3000;
+  std::vector<std::string> objs = {"<< /Type /Catalog /Pages 2 0 R >>", ""};
+  std::string kids;
+  for (int i = 0; i < n; i++) {
+    int page = static_cast<int>(objs.size()) + 1;
+    std::string c = "BT /F1 12 Tf 72 700 Td (page " + std::to_string(i + 1) + ") Tj ET";
+    kids += std::to_string(page) + " 0 R ";
+    objs.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents " + std::to_string(page + 1) + " 0 R >>");
+    objs.push_back("<< /Length " + std::to_string(c.size()) + " >>\nstream\n" + c + "\nendstream");
+  }
+  objs[1] = "<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(n) + " >>";
+  TempDir d;
+  std::string in = d / "pages.pdf";
+  pgtest::write_text(in, hand_pdf(objs));
+  pg::ChunkedBuffer plain, prefaulted;
+  pg::StampOptions opt;
+  opt.update = &plain;
+  ASSERT_TRUE(stamp_with(in, d / "unused.pdf", {}, opt).incremental);
+  opt.update = &prefaulted;
+  opt.prefault_heap = true;
+  auto r = stamp_with(in, d / "unused.pdf", {}, opt);
+  ASSERT_TRUE(r.incremental);
+  EXPECT_EQ(r.pages, n);
+  EXPECT_GT(plain.size(), 0u);
+  EXPECT_TRUE(plain.str() == prefaulted.str()) << "the update differs when the heap is prefaulted";
+  pgtest::write_text(d / "joined.pdf", pgtest::slurp(in) + prefaulted.str());
   EXPECT_TRUE(qpdf_check_ok(d / "joined.pdf"));
 }
 

@@ -1,5 +1,7 @@
 // test_util.cc - unit tests for lib/util.
 #include <gtest/gtest.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -100,6 +102,89 @@ TEST(Util, HeapInHugePagesAdvisesTheHeap) {
       advised = true;
   }
   EXPECT_TRUE(advised) << "no MADV_HUGEPAGE on the heap's last mapping";
+#endif
+}
+
+TEST(Util, ChunkedBufferKeepsWhatItHoldsInPlace) {
+  pg::ChunkedBuffer b;
+  std::string want;
+  std::mt19937 rng(7);
+  const char* first = nullptr;
+  // Small and large appends (some larger than a piece), a piece boundary
+  // falling inside many of them.
+  for (int i = 0; i < 400; i++) {
+    size_t n = i % 50 == 0 ? pg::ChunkedBuffer::kChunk + rng() % 1000 : rng() % 20000;
+    std::string part(n, static_cast<char>('a' + i % 26));
+    if (i % 7 == 0) part += std::to_string(i);
+    b += part;
+    want += part;
+    if (!first) first = b.chunks().front().data();
+    ASSERT_EQ(b.chunks().front().data(), first) << "appending moved bytes already held";
+  }
+  b += 'z';
+  want += 'z';
+  EXPECT_EQ(b.size(), want.size());
+  for (auto& c : b.chunks()) EXPECT_LE(c.size(), pg::ChunkedBuffer::kChunk);
+  EXPECT_GT(b.chunks().size(), want.size() / pg::ChunkedBuffer::kChunk);
+  EXPECT_EQ(b.str(), want);
+  char path[] = "/tmp/pg-chunked-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(b.write_to(fd));
+  close(fd);
+  std::ifstream in(path, std::ios::binary);
+  std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  unlink(path);
+  EXPECT_TRUE(back == want) << "write_to() wrote " << back.size() << " bytes, want " << want.size();
+  EXPECT_TRUE(pg::ChunkedBuffer().empty());
+}
+
+// resident_pages() - how many of the 4 KB pages in [lo, hi) are in memory.
+static size_t resident_pages(uintptr_t lo, uintptr_t hi) {
+  std::vector<unsigned char> v((hi - lo) / 4096);
+  if (mincore(reinterpret_cast<void*>(lo), hi - lo, v.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (auto c : v) n += c & 1;
+  return n;
+}
+
+TEST(Util, HeapPrefaultMapsTheHeapAboveWhatIsInUse) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap";
+#else
+  void* probe = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(probe, MAP_FAILED);
+  bool supported = madvise(probe, 4096, MADV_POPULATE_WRITE) == 0;
+  munmap(probe, 4096);
+  if (!supported) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux < 5.14)";
+  // A heap whose top chunk (not handed out yet) is at least 40 MB, fresh: what
+  // earlier tests freed is given back first.
+  malloc_trim(0);
+  mallopt(M_TOP_PAD, 48 << 20);
+  std::vector<void*> grow;  // blocks taken until the heap grows (once, by the pad)
+  for (void* before = sbrk(0); grow.size() < 1000 && sbrk(0) == before;) grow.push_back(malloc(100 << 10));
+  const uintptr_t mb = 1 << 20;
+  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0)), top = brk - mallinfo2().keepcost;
+  ASSERT_GE(brk - top, 40 * mb);
+  // Its last 16 MB (before a 2 MB margin) have never been touched.
+  uintptr_t lo = (brk - 18 * mb) & ~(4095UL), hi = lo + 16 * mb;
+  ASSERT_EQ(resident_pages(lo, hi), 0u) << "the end of a fresh top chunk is already in memory";
+  // Blocks handed out while the helper runs keep what is written in them.
+  std::vector<std::unique_ptr<char[]>> blocks;
+  {
+    pg::HeapPrefault prefault(hi - top);
+    for (int i = 0; i < 1000; i++) {
+      blocks.emplace_back(new char[8192]);
+      memset(blocks.back().get(), i & 0xff, 8192);
+    }
+    prefault.wait();
+  }
+  EXPECT_EQ(resident_pages(lo, hi), (hi - lo) / 4096) << "the heap above what is in use was not faulted in";
+  for (int i = 0; i < 1000; i++)
+    for (int k = 0; k < 8192; k += 511) ASSERT_EQ(blocks[i][k], static_cast<char>(i & 0xff)) << "block " << i;
+  // Nothing above `bytes` is touched.
+  EXPECT_EQ(resident_pages(hi + 4096, brk - mb), 0u);
+  for (void* p : grow) free(p);
 #endif
 }
 
