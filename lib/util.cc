@@ -340,11 +340,14 @@ HeapPrefault::HeapPrefault(size_t bytes) {
   uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
   if (mi.keepcost > brk || bytes == 0) return;
   uintptr_t top = brk - mi.keepcost;  // the top chunk: heap not handed out yet
-  uintptr_t from = top & ~(kHugePage - 1), to = std::min(brk, top + bytes);
+  // Whole huge pages only, the last one ending within `bytes`: a partial one
+  // would be faulted in whole, past what was asked for.
+  // (The one holding `top` is in use already.)
+  uintptr_t from = (top + kHugePage - 1) & ~(kHugePage - 1), to = std::min(brk, top + bytes) & ~(kHugePage - 1);
   if (to <= from) return;
   thread_ = std::thread([this, from, to] {
     for (uintptr_t p = from; p < to && !stop_.load(std::memory_order_relaxed); p += kHugePage)
-      if (madvise(reinterpret_cast<void*>(p), std::min(kHugePage, to - p), MADV_POPULATE_WRITE) != 0) break;
+      if (madvise(reinterpret_cast<void*>(p), kHugePage, MADV_POPULATE_WRITE) != 0) break;
   });
 #else
   (void)bytes;

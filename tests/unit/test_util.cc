@@ -166,9 +166,15 @@ TEST(Util, HeapPrefaultMapsTheHeapAboveWhatIsInUse) {
   const uintptr_t mb = 1 << 20;
   uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0)), top = brk - mallinfo2().keepcost;
   ASSERT_GE(brk - top, 40 * mb);
-  // Its last 16 MB (before a 2 MB margin) have never been touched.
-  uintptr_t lo = (brk - 18 * mb) & ~(4095UL), hi = lo + 16 * mb;
+  // Its last 16 MB (before a margin), in whole 2 MB pages, have never been touched.
+  uintptr_t hi = (brk & ~(2 * mb - 1)) - 2 * mb, lo = hi - 16 * mb;
   ASSERT_EQ(resident_pages(lo, hi), 0u) << "the end of a fresh top chunk is already in memory";
+  // Less than one whole huge page above the one in use: nothing is touched
+  // (a partial huge page would be faulted in whole).
+  uintptr_t next = (top + 2 * mb - 1) & ~(2 * mb - 1);
+  ASSERT_EQ(resident_pages(next, next + 2 * mb), 0u);
+  pg::HeapPrefault(next - top + mb).wait();
+  EXPECT_EQ(resident_pages(next, next + 2 * mb), 0u) << "a partial huge page was faulted in";
   // Blocks handed out while the helper runs keep what is written in them.
   std::vector<std::unique_ptr<char[]>> blocks;
   {
@@ -183,7 +189,7 @@ TEST(Util, HeapPrefaultMapsTheHeapAboveWhatIsInUse) {
   for (int i = 0; i < 1000; i++)
     for (int k = 0; k < 8192; k += 511) ASSERT_EQ(blocks[i][k], static_cast<char>(i & 0xff)) << "block " << i;
   // Nothing above `bytes` is touched.
-  EXPECT_EQ(resident_pages(hi + 4096, brk - mb), 0u);
+  EXPECT_EQ(resident_pages(hi, brk & ~(4095UL)), 0u);
   for (void* p : grow) free(p);
 #endif
 }
