@@ -223,10 +223,13 @@ AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path
   }
   try {
     exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA synchronous=NORMAL");
-    // The WAL stays when a process closes the store (the destructor makes it
-    // durable): no checkpoint, delete and re-create of the WAL, with their
-    // four fsyncs, per filter or backend run. SQLite checkpoints every 1000 pages.
+    // Every commit is on disk when it returns (one fdatasync of the WAL): a
+    // stamped document or a released job leaves only after its record does,
+    // so a power cut cannot lose the record of a page that was printed.
+    exec("PRAGMA synchronous=FULL");
+    // The WAL stays when a process closes the store: no checkpoint, delete and
+    // re-create of the WAL, with their four fsyncs, per filter or backend run.
+    // SQLite checkpoints every 1000 pages.
     sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     migrate();
   } catch (const Error& e) {
@@ -238,8 +241,7 @@ AuditStore::AuditStore(const std::string& path, bool syslog, bool create) : path
 
 AuditStore::~AuditStore() {
   if (!db_) return;
-  // What this process recorded reaches the disk before it exits, as the
-  // checkpoint at close used to guarantee: one fdatasync of the WAL.
+  // (What this process recorded is on disk already: synchronous=FULL.)
   // After an erasure (anonymisation, redaction) the old page versions must not
   // stay in the WAL: checkpoint it into the store and truncate it.
   // Otherwise a WAL past kWalCheckpointBytes is checkpointed and truncated too:
@@ -248,14 +250,10 @@ AuditStore::~AuditStore() {
   // would grow without bound and every open would get slower.
   struct stat wst;
   bool large = stat((path_ + "-wal").c_str(), &wst) == 0 && wst.st_size > kWalCheckpointBytes;
-  bool done = false;
   if (erased_ || large) {
     if (!erased_) sqlite3_busy_timeout(db_, 250);  // busy readers: the next process tries again
-    done = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
   }
-  sqlite3_file* wal = nullptr;
-  if (!done && sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal && wal->pMethods)
-    wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
   sqlite3_close(db_);
 }
 

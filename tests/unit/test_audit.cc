@@ -1,12 +1,26 @@
 // test_audit.cc - unit tests for the audit store: schema, chain, concurrency.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include "audit.h"
 #include "testutil.h"
 
 using pgtest::TempDir;
+
+// g_datasyncs - fdatasync() calls made in this process (by SQLite).
+static std::atomic<int> g_datasyncs{0};
+
+// fdatasync() - counts the call, then makes it (this definition takes the
+// place of libc's for SQLite too).
+extern "C" int fdatasync(int fd) {
+  g_datasyncs++;
+  return static_cast<int>(syscall(SYS_fdatasync, fd));
+}
 
 // event() - a stamp-like event for user u.
 static pg::AuditEvent event(const std::string& u, long long job) {
@@ -131,6 +145,22 @@ TEST(Audit, ClosingKeepsTheWalForTheNextProgram) {
   EXPECT_EQ(stat((d / "audit.db-wal").c_str(), &st), 0) << "the WAL was checkpointed and deleted at close";
   pg::AuditStore b(d / "audit.db", false);
   EXPECT_EQ(b.last_detail("hold"), "kept in the WAL");
+}
+
+TEST(Audit, ARecordIsOnDiskWhenAppendReturns) {
+  // The filter sends the stamped document right after append(): the record
+  // must be synced by then, not when the store is closed.
+  TempDir d;
+  pgtest::make_site(d);
+  pg::KeyStore ks(d / "keys");
+  pg::AuditStore a(d / "audit.db", false);
+  a.append(event("alice", 1), ks.current());  // the first write creates the WAL
+  int before = g_datasyncs;
+  a.append(event("alice", 2), ks.current());
+  EXPECT_GT(g_datasyncs.load(), before) << "append() returned before its record was synced";
+  before = g_datasyncs;
+  a.add_release("urn:uuid:1", "q1", 4102444800LL, ks.current().id, "record", "mac");
+  EXPECT_GT(g_datasyncs.load(), before) << "add_release() returned before its record was synced";
 }
 
 TEST(Audit, TheWalStaysBoundedWhenEveryProgramWritesOnce) {
