@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <system_error>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -345,10 +346,14 @@ HeapPrefault::HeapPrefault(size_t bytes) {
   // (The one holding `top` is in use already.)
   uintptr_t from = (top + kHugePage - 1) & ~(kHugePage - 1), to = std::min(brk, top + bytes) & ~(kHugePage - 1);
   if (to <= from) return;
-  thread_ = std::thread([this, from, to] {
-    for (uintptr_t p = from; p < to && !stop_.load(std::memory_order_relaxed); p += kHugePage)
-      if (madvise(reinterpret_cast<void*>(p), kHugePage, MADV_POPULATE_WRITE) != 0) break;
-  });
+  try {
+    thread_ = std::thread([this, from, to] {
+      for (uintptr_t p = from; p < to && !stop_.load(std::memory_order_relaxed); p += kHugePage)
+        if (madvise(reinterpret_cast<void*>(p), kHugePage, MADV_POPULATE_WRITE) != 0) break;
+    });
+  } catch (const std::system_error&) {
+    // No thread to be had: the heap is faulted in as it is used, as without.
+  }
 #else
   (void)bytes;
 #endif
@@ -364,7 +369,6 @@ void HeapPrefault::wait() {
 }
 
 size_t heap_in_huge_pages(size_t reserve) {
-  const uintptr_t huge = kHugePage;
   mallopt(M_TOP_PAD, static_cast<int>(reserve));         // the heap grows in one step...
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * reserve));  // ...and is not shrunk piecemeal
   uintptr_t start = reinterpret_cast<uintptr_t>(sbrk(0)), end = start;
@@ -378,7 +382,7 @@ size_t heap_in_huge_pages(size_t reserve) {
   }
   for (void* p : taken) free(p);
   end = reinterpret_cast<uintptr_t>(sbrk(0));
-  uintptr_t from = (start + huge - 1) & ~(huge - 1);
+  uintptr_t from = (start + kHugePage - 1) & ~(kHugePage - 1);
   if (end <= from || madvise(reinterpret_cast<void*>(from), end - from, MADV_HUGEPAGE) != 0) return 0;
   return end - from;
 }
