@@ -3,10 +3,12 @@
 // Usage:
 //   pdfgen OUTDIR
 //       Write every named fixture (simple.pdf, rotated.pdf, ...) into OUTDIR.
-//   pdfgen OUTDIR --pages N [NAME.pdf] [--image] [--objstm]
-//       Write only one N-page document (default name pages-N.pdf); --image
-//       puts a ~150 KB image XObject on every page, --objstm writes the file
-//       with object streams.  Meant for benchmarks.
+//   pdfgen OUTDIR --pages N [NAME.pdf] [--image | --prose] [--objstm]
+//       Write only one N-page document (default name pages-N.pdf) whose pages
+//       show one line of text; --image adds a ~150 KB image XObject to every
+//       page, --prose fills every page with 48 lines of text (about 1.7 KB of
+//       compressed content per page, like a printed report), --objstm writes
+//       the file with object streams.  Meant for benchmarks.
 //
 // Only libqpdf is used.  Output is byte-for-byte deterministic: QPDFWriter's
 // static /ID is used and, for the encrypted fixtures, qpdf's random data
@@ -384,9 +386,43 @@ genContentsArray(fs::path const& dir)
     writePdf(pdf, dir / "contents-array.pdf");
 }
 
-// Build an N-page document ("Page N" on each page), optionally with images.
+// What the pages of a generated N-page document hold besides "Page N".
+enum class PageBody { line, image, prose };
+
+// 48 lines of about 80 characters of pseudo-random words, 11 pt, below the
+// "Page N" heading of a Letter page (one text object, ' between lines).
+std::string
+proseOps(DeterministicRandom& rng)
+{
+    static char const* const words[] = {
+        "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
+        "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have",
+        "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has",
+        "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "printer",
+        "quarterly", "revenue", "contract", "department", "meeting", "schedule", "budget",
+        "customer", "invoice", "account", "delivery", "agreement", "project", "report",
+        "employee", "salary", "review", "policy", "statement", "balance", "forecast",
+        "market", "product", "service", "support", "request", "approval", "training",
+        "committee", "director", "management", "procedure", "document", "reference",
+        "section", "paragraph", "appendix", "summary", "analysis", "results", "figure",
+        "table", "total", "percent", "million", "January", "February", "March", "April"};
+    std::string ops = "BT\n/F1 11 Tf\n13 TL\n72 690 Td\n";
+    for (int line = 0; line < 48; ++line) {
+        std::string text;
+        while (text.size() < 76) {
+            if (!text.empty()) {
+                text += ' ';
+            }
+            text += words[rng.next() % (sizeof(words) / sizeof(words[0]))];
+        }
+        ops += pdfLiteral(text) + (line == 0 ? " Tj\n" : " '\n");
+    }
+    return ops + "ET\n";
+}
+
+// Build an N-page document ("Page N" on each page, then the body).
 void
-buildPages(QPDF& pdf, int n, bool image)
+buildPages(QPDF& pdf, int n, PageBody body)
 {
     pdf.emptyPDF();
     OH font = makeFont(pdf);
@@ -395,7 +431,11 @@ buildPages(QPDF& pdf, int n, bool image)
     for (int i = 1; i <= n; ++i) {
         std::string content = textOps(72, 720, 24, "Page " + std::to_string(i));
         OH res = shared_res;
-        if (image) {
+        if (body == PageBody::prose) {
+            rng.reseed("prose" + std::to_string(i));
+            content += proseOps(rng);
+        }
+        if (body == PageBody::image) {
             // 224x224 RGB: gradient plus 6 bits of noise per byte, so the
             // Flate-compressed stream is ~150 KB and differs on every page.
             int const w = 224, h = 224;
@@ -431,10 +471,10 @@ buildPages(QPDF& pdf, int n, bool image)
 
 // Write an N-page document to path (used for pages-1000.pdf and --pages).
 void
-genPages(fs::path const& path, int n, bool image, bool objstm)
+genPages(fs::path const& path, int n, PageBody body, bool objstm)
 {
     QPDF pdf;
-    buildPages(pdf, n, image);
+    buildPages(pdf, n, body);
     WriteOpts o;
     o.objstm = objstm;
     writePdf(pdf, path, o);
@@ -444,7 +484,7 @@ genPages(fs::path const& path, int n, bool image, bool objstm)
 void
 genObjstm(fs::path const& dir)
 {
-    genPages(dir / "objstm.pdf", 5, false, true);
+    genPages(dir / "objstm.pdf", 5, PageBody::line, true);
 }
 
 // Build a plain N-page document whose pages read "<label> N".
@@ -593,7 +633,7 @@ genAll(fs::path const& dir)
     genObjstm(dir);
     genEncryptedEmptyUser(dir);
     genEncryptedUserPw(dir);
-    genPages(dir / "pages-1000.pdf", 1000, false, false);
+    genPages(dir / "pages-1000.pdf", 1000, PageBody::line, false);
     genTrivialBad(dir);
     genBrokenObjects(dir);
     genNoPages(dir);
@@ -605,7 +645,7 @@ int
 usage(char const* argv0)
 {
     std::cerr << "usage: " << argv0 << " OUTDIR\n"
-              << "       " << argv0 << " OUTDIR --pages N [NAME.pdf] [--image] [--objstm]\n";
+              << "       " << argv0 << " OUTDIR --pages N [NAME.pdf] [--image | --prose] [--objstm]\n";
     return 2;
 }
 
@@ -620,7 +660,7 @@ main(int argc, char* argv[])
     }
     fs::path outdir = argv[1];
     long pages = -1;
-    bool image = false;
+    PageBody body = PageBody::line;
     bool objstm = false;
     std::string name;
     for (int i = 2; i < argc; ++i) {
@@ -632,8 +672,8 @@ main(int argc, char* argv[])
                 std::cerr << argv[0] << ": bad page count " << argv[i] << "\n";
                 return 2;
             }
-        } else if (a == "--image") {
-            image = true;
+        } else if ((a == "--image" || a == "--prose") && body == PageBody::line) {
+            body = a == "--image" ? PageBody::image : PageBody::prose;
         } else if (a == "--objstm") {
             objstm = true;
         } else if (!a.empty() && a[0] != '-' && name.empty()) {
@@ -642,7 +682,7 @@ main(int argc, char* argv[])
             return usage(argv[0]);
         }
     }
-    if (pages < 0 && (image || objstm || !name.empty())) {
+    if (pages < 0 && (body != PageBody::line || objstm || !name.empty())) {
         return usage(argv[0]);
     }
 
@@ -653,7 +693,7 @@ main(int argc, char* argv[])
             if (name.empty()) {
                 name = "pages-" + std::to_string(pages) + ".pdf";
             }
-            genPages(outdir / name, static_cast<int>(pages), image, objstm);
+            genPages(outdir / name, static_cast<int>(pages), body, objstm);
         } else {
             genAll(outdir);
         }
