@@ -5,11 +5,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <qpdf/InputSource.hh>
 #include <qpdf/Pl_Flate.hh>
@@ -583,13 +586,134 @@ size_t heap_for_pages(QPDFObjectHandle root, long long file_size, const QueueSet
   return static_cast<size_t>(std::max(pages, 0LL)) * 4096;
 }
 
+// PendingStamp - a page whose stamp content stream is still to be written.
+struct PendingStamp {
+  int page, content_num;
+  PageGeometry geometry;
+};
+
+// PagePart - one thread's share of the pages for stamp_incremental(): the parse
+// it reads them from, its pages in document order, and what it wrote for them.
+struct PagePart {
+  QPDF* pdf = nullptr;
+  std::vector<QPDFObjectHandle> roots;  // the page-tree nodes whose pages are this part's
+  std::vector<QPDFPageObjectHelper> pages;
+  std::set<QPDFObjGen> nodes;  // every page-tree node and page met
+  int first_page = 1;          // document number of pages[0]
+  int next = 0;                // the next free object number of this part
+  ChunkedBuffer buf;           // its objects, offsets relative to the buffer
+  std::vector<ObjWriter::Entry> entries;
+  std::vector<PendingStamp> stamps;
+};
+
+// collect_pages() - append the pages under node (depth levels below the root)
+// to part.pages in document order; only a plain tree is accepted: every node an
+// indirect dictionary of /Type /Pages (with /Kids) or /Page, none met twice.
+// Throws FullRewrite for anything else, Error past MaxPages.
+void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const QueueSettings& s) {
+  if (!node.isIndirect() || !node.isDictionary())
+    throw FullRewrite{"a page-tree node is not an indirect dictionary"};
+  if (!part.nodes.insert(node.getObjGen()).second) throw FullRewrite{"several pages share one page object"};
+  auto type = node.getKey("/Type");
+  if (type.isNameAndEquals("/Page")) {
+    part.pages.emplace_back(node);
+    if (static_cast<long long>(part.pages.size()) > s.max_pages)
+      throw Error("the PDF has more pages than MaxPages " + std::to_string(s.max_pages));
+    return;
+  }
+  auto kids = node.getKey("/Kids");
+  if (!type.isNameAndEquals("/Pages") || !kids.isArray())
+    throw FullRewrite{"a page-tree node is neither /Type /Pages with /Kids nor /Type /Page"};
+  if (depth >= 64) throw FullRewrite{"the page tree is more than 64 levels deep"};
+  for (auto& kid : kids.aitems()) collect_pages(kid, depth + 1, part, s);
+}
+
+// stamp_part_pages() - for each page of part: the form XObject holding its
+// original content and the new version of its page object, written to
+// part.buf; the stamps themselves are left in part.stamps.
+void stamp_part_pages(PagePart& part, const std::map<QPDFObjGen, QPDFXRefEntry>& xref, const QueueSettings& s,
+                      const std::string& fixed_res) {
+  ObjWriter w(part.buf, 0);
+  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
+  part.stamps.reserve(part.pages.size());
+  int i = part.first_page - 1;
+  for (auto& page : part.pages) {
+    i++;
+    auto po = page.getObjectHandle();
+    QPDFObjGen og = po.getObjGen();
+    if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
+    PageGeometry g = page_geometry(page, i);
+    auto resources = page.getAttribute("/Resources", false);
+    auto contents = po.getKey("/Contents");
+
+    // The form XObject holding the original content (and its resources). Pages
+    // with the same content stream and the same form dictionary share one form.
+    std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
+                       format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
+                       "] /Resources " + (resources.isDictionary() ? shallow(resources) : std::string("<< >>"));
+    auto group = po.getKey("/Group");
+    if (group.isDictionary()) head += " /Group " + shallow(group);
+    int form_num = 0;
+    auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
+    auto it = contents.isStream() ? forms.find(key) : forms.end();
+    if (it != forms.end()) {
+      form_num = it->second;
+    } else {
+      form_num = part.next++;
+      if (contents.isStream()) {
+        // One stream: its encoded bytes are copied as they are, never decoded here.
+        auto d = contents.getDict();
+        for (const char* k : {"/F", "/FFilter", "/FDecodeParms"})
+          if (d.hasKey(k)) throw FullRewrite{"page " + std::to_string(i) + " content is an external file stream"};
+        for (const char* k : {"/Filter", "/DecodeParms"})
+          if (d.hasKey(k)) head += std::string(" ") + k + " " + shallow(d.getKey(k));
+        auto raw = contents.getRawStreamData();
+        w.stream(form_num, head, reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
+        forms[key] = form_num;
+      } else {
+        // Several streams (or none): decoded within MaxPageContent, joined, recompressed.
+        Pl_Buffer buf("page contents");
+        if (contents.isArray() && contents.getArrayNItems() > 0) {
+          Pl_Flate flate("compress page contents", &buf, Pl_Flate::a_deflate);
+          Pl_Limit limit(&flate, s.max_content_bytes);
+          page.pipeContents(&limit);
+          limit.finish();
+          head += " /Filter /FlateDecode";
+        } else {
+          buf.finish();
+        }
+        auto b = buf.getBufferSharedPointer();
+        w.stream(form_num, head, reinterpret_cast<const char*>(b->getBuffer()), b->getSize());
+      }
+    }
+
+    // The stamp's content stream is written after the loop (below).
+    int content_num = part.next++;
+    part.stamps.push_back({i, content_num, g});
+
+    // The page object again, same number and generation, with new content and resources.
+    std::string dict = "<<";
+    append_entries(po, dict, {"/Contents", "/Resources"});
+    dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
+            std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
+    w.object(og.getObj(), og.getGen(), dict);
+  }
+  part.entries = std::move(w.entries());
+}
+
+// kSplitPages - from this many pages on, stamp_incremental() stamps the second
+// half of the page tree on another thread, from a parse of its own.
+constexpr long long kSplitPages = 256;
+
 // stamp_incremental() - stamp by appending to the unchanged input: per page a new
 // version of the page object whose content is the stamp drawn over a form XObject
 // holding the original content, then a cross-reference section chained by /Prev.
+// A document of kSplitPages pages or more is stamped on two threads: the second
+// parses the file again (into *helper_parse) and takes the root's later kids.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
                               const std::function<std::string(int, int)>& text_for_page, bool prefault_heap,
-                              ChunkedBuffer& upd) {
+                              std::unique_ptr<QPDF>& helper_parse, ChunkedBuffer& upd) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -621,15 +745,6 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // on another core meanwhile.
   std::unique_ptr<HeapPrefault> prefault;
   if (prefault_heap) prefault = std::make_unique<HeapPrefault>(heap_for_pages(root, f.size(), s));
-  QPDFPageDocumentHelper dh(pdf);
-  auto pages = dh.getAllPages();
-  check_page_count(pages.size(), s);
-  auto count = root.getKey("/Pages").getKey("/Count");
-  if (!count.isInteger() || count.getIntValue() != static_cast<long long>(pages.size()))
-    throw FullRewrite{"the page tree's /Count does not match its pages"};
-  res.pages = static_cast<int>(pages.size());
-  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned about the page tree"};
-
   ObjWriter w(upd, static_cast<size_t>(f.size()));
   std::string last = f.read_at(f.size() - 1, 1);
   if (last != "\n" && last != "\r") upd += "\n";
@@ -639,87 +754,101 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   const std::string fixed_res = " /Font << /PGfont " + std::to_string(font_num) + " 0 R >> /ExtGState << /PGgs " +
                                 std::to_string(gs_num) + " 0 R >> >>";
 
-  std::set<QPDFObjGen> seen;
-  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
-  PageStamp stamper(s, res);
-  struct PendingStamp {
-    int page, content_num;
-    PageGeometry geometry;
-  };
-  std::vector<PendingStamp> stamps;
-  stamps.reserve(pages.size());
-  int i = 0;
-  for (auto& page : pages) {
-    i++;
-    auto po = page.getObjectHandle();
-    QPDFObjGen og = po.getObjGen();
-    if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
-    if (!seen.insert(og).second) throw FullRewrite{"several pages share one page object"};
-    PageGeometry g = page_geometry(page, i);
-    auto resources = page.getAttribute("/Resources", false);
-    auto contents = po.getKey("/Contents");
+  auto tree = root.getKey("/Pages");
+  auto count = tree.getKey("/Count");
+  if (!count.isInteger() || count.getIntValue() <= 0) throw FullRewrite{"the page tree has no usable /Count"};
+  auto kids = tree.getKey("/Kids");
+  bool split = count.getIntValue() >= kSplitPages && tree.isIndirect() &&
+               tree.getKey("/Type").isNameAndEquals("/Pages") && kids.isArray() && kids.getArrayNItems() >= 2;
+  const int base = next;  // the parts' new objects are numbered from here
 
-    // The form XObject holding the original content (and its resources). Pages
-    // with the same content stream and the same form dictionary share one form.
-    std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
-                       format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
-                       "] /Resources " + (resources.isDictionary() ? shallow(resources) : std::string("<< >>"));
-    auto group = po.getKey("/Group");
-    if (group.isDictionary()) head += " /Group " + shallow(group);
-    int form_num = 0;
-    auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
-    auto it = contents.isStream() ? forms.find(key) : forms.end();
-    if (it != forms.end()) {
-      form_num = it->second;
-    } else {
-      form_num = next++;
-      if (contents.isStream()) {
-        // One stream: its encoded bytes are copied as they are, never decoded here.
-        auto d = contents.getDict();
-        for (const char* k : {"/F", "/FFilter", "/FDecodeParms"})
-          if (d.hasKey(k)) throw FullRewrite{"page " + std::to_string(i) + " content is an external file stream"};
-        for (const char* k : {"/Filter", "/DecodeParms"})
-          if (d.hasKey(k)) head += std::string(" ") + k + " " + shallow(d.getKey(k));
-        auto raw = contents.getRawStreamData();
-        w.stream(form_num, head, reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
-        forms[key] = form_num;
-      } else {
-        // Several streams (or none): decoded within MaxPageContent, joined, recompressed.
-        Pl_Buffer buf("page contents");
-        if (contents.isArray() && contents.getArrayNItems() > 0) {
-          Pl_Flate flate("compress page contents", &buf, Pl_Flate::a_deflate);
-          Pl_Limit limit(&flate, s.max_content_bytes);
-          page.pipeContents(&limit);
-          limit.finish();
-          head += " /Filter /FlateDecode";
-        } else {
-          buf.finish();
-        }
-        auto b = buf.getBufferSharedPointer();
-        w.stream(form_num, head, reinterpret_cast<const char*>(b->getBuffer()), b->getSize());
-      }
+  // The second part: the later half of the root's kids, read by a thread from
+  // its own parse (a QPDF is not to be shared between threads). It waits for
+  // the first part's page count, the document number of its first page.
+  PagePart parts[2];
+  parts[0].pdf = &pdf;
+  parts[0].next = base;
+  parts[0].roots.push_back(tree);
+  std::promise<int> first_count;
+  std::exception_ptr helper_error;
+  std::thread helper;
+  if (split) {
+    int n = kids.getArrayNItems(), h = n / 2;
+    std::vector<QPDFObjGen> later;
+    for (int k = h; k < n; k++) {
+      auto kid = kids.getArrayItem(k);
+      if (!kid.isIndirect()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
+      later.push_back(kid.getObjGen());
     }
-
-    // The stamp's content stream is written after the loop (below).
-    int content_num = next++;
-    stamps.push_back({i, content_num, g});
-
-    // The page object again, same number and generation, with new content and resources.
-    std::string dict = "<<";
-    append_entries(po, dict, {"/Contents", "/Resources"});
-    dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
-            std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
-    w.object(og.getObj(), og.getGen(), dict);
+    parts[0].roots = {};
+    for (int k = 0; k < h; k++) parts[0].roots.push_back(kids.getArrayItem(k));
+    parts[0].nodes.insert(tree.getObjGen());
+    parts[1].nodes.insert(tree.getObjGen());
+    helper_parse = std::make_unique<QPDF>();
+    parts[1].pdf = helper_parse.get();
+    auto done = first_count.get_future();
+    helper = std::thread([&, later, done = std::move(done)]() mutable {
+      try {
+        PagePart& part = parts[1];
+        if (prefault_heap) thread_arena_in_huge_pages();  // the caller's heap is in huge pages: this one too
+        open_pdf(*part.pdf, f, s.repair_damaged);
+        if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
+        for (auto& og : later) collect_pages(part.pdf->getObject(og), 1, part, s);
+        int before = done.get();  // throws if the first part failed
+        part.first_page = before + 1;
+        part.next = base + 2 * before;  // the first part takes at most two a page
+        stamp_part_pages(part, xref, s, fixed_res);
+      } catch (...) {
+        helper_error = std::current_exception();
+      }
+    });
   }
-  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
-
-  // The stamps: the original page as the form, then the text over it. Asked for
-  // last, so that the work above overlaps whatever the text waits for (the
-  // document digest the signature covers).
-  for (auto& st : stamps) {
-    const std::string& content = stamper.content(text_for_page(st.page, res.pages), st.geometry, st.page);
-    w.stream(st.content_num, "<<", content.data(), content.size());
+  // Joins the helper however this function is left.
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{helper};
+  bool counted = false;
+  try {
+    for (auto& node : parts[0].roots) collect_pages(node, split ? 1 : 0, parts[0], s);
+    counted = true;
+    if (split) first_count.set_value(static_cast<int>(parts[0].pages.size()));
+  } catch (...) {
+    if (split && !counted) first_count.set_exception(std::current_exception());
+    throw;
   }
+  stamp_part_pages(parts[0], xref, s, fixed_res);
+  if (helper.joinable()) helper.join();
+  if (helper_error) std::rethrow_exception(helper_error);
+
+  size_t total = parts[0].pages.size() + parts[1].pages.size();
+  check_page_count(total, s);
+  if (count.getIntValue() != static_cast<long long>(total))
+    throw FullRewrite{"the page tree's /Count does not match its pages"};
+  for (auto& og : parts[1].nodes)
+    if (og != tree.getObjGen() && parts[0].nodes.count(og)) throw FullRewrite{"several pages share one page object"};
+  for (auto& part : parts)
+    if (part.pdf && part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
+  res.pages = static_cast<int>(total);
+
+  // The parts' objects, in page order, then the stamps: the original page as
+  // the form, then the text over it. Asked for last, so that the work above
+  // overlaps whatever the text waits for (the document digest the signature
+  // covers).
+  PageStamp stamper(s, res);
+  for (auto& part : parts) {
+    long long shift = w.offset();
+    for (auto& e : part.entries) w.entries().push_back({e.num, e.gen, e.off + shift});
+    upd.splice(std::move(part.buf));
+    next = std::max(next, part.next);
+  }
+  for (auto& part : parts)
+    for (auto& st : part.stamps) {
+      const std::string& content = stamper.content(text_for_page(st.page, res.pages), st.geometry, st.page);
+      w.stream(st.content_num, "<<", content.data(), content.size());
+    }
 
   // The cross-reference section, of the same kind as the input's last one.
   std::string tail = " /Root " + root.unparse();
@@ -807,14 +936,15 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.prefault_heap, update);
+      std::unique_ptr<QPDF> helper_parse;
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.prefault_heap, helper_parse, update);
       if (opt.update)
         *opt.update = std::move(update);
       else
         write_output(out, f, update);
       // Reachable from a global, so leak checkers do not count it as lost.
-      static QPDF* kept = nullptr;
-      if (opt.keep_parsed_document && !kept) kept = parsed.release();
+      static QPDF* kept[2] = {nullptr, nullptr};
+      if (opt.keep_parsed_document && !kept[0]) kept[0] = parsed.release(), kept[1] = helper_parse.release();
       return r;
     } catch (const FullRewrite& fr) {
       why = fr.why;

@@ -326,6 +326,13 @@ std::string ChunkedBuffer::str() const {
   return all;
 }
 
+void ChunkedBuffer::splice(ChunkedBuffer&& other) {
+  for (auto& c : other.chunks_) chunks_.push_back(std::move(c));
+  size_ += other.size_;
+  other.chunks_.clear();
+  other.size_ = 0;
+}
+
 bool ChunkedBuffer::write_to(int fd) const {
   for (auto& c : chunks_)
     if (!write_all(fd, c.data(), c.size())) return false;
@@ -366,6 +373,20 @@ HeapPrefault::~HeapPrefault() {
 
 void HeapPrefault::wait() {
   if (thread_.joinable()) thread_.join();
+}
+
+size_t thread_arena_in_huge_pages() {
+  // glibc (64-bit) keeps a thread's arena in a mapping of HEAP_MAX_SIZE, 64 MB,
+  // aligned to its size; the main heap is the brk heap, advised by
+  // heap_in_huge_pages() instead.
+  constexpr uintptr_t kArena = 64u << 20;
+  void* probe = malloc(64);
+  uintptr_t at = reinterpret_cast<uintptr_t>(probe);
+  free(probe);
+  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
+  if (!probe || (at < brk && brk - at < kArena * 64)) return 0;  // the brk heap, or no arena of its own
+  if (madvise(reinterpret_cast<void*>(at & ~(kArena - 1)), kArena, MADV_HUGEPAGE) != 0) return 0;
+  return kArena;
 }
 
 size_t heap_in_huge_pages(size_t reserve) {

@@ -101,6 +101,8 @@ class ChunkedBuffer {
   std::string str() const;
   // write_to() - write the whole content to fd (write_all per piece); false on error.
   bool write_to(int fd) const;
+  // splice() - add other's content at the end, taking its pieces without copying.
+  void splice(ChunkedBuffer&& other);
 
  private:
   std::vector<std::string> chunks_;
@@ -137,5 +139,11 @@ class HeapPrefault {
 // only the environment at exec can ask for. Advice only: memory is used only
 // as the heap is; where huge pages are off nothing changes.
 size_t heap_in_huge_pages(size_t reserve);
+
+// thread_arena_in_huge_pages() - heap_in_huge_pages() for the malloc arena of
+// the calling thread, when it has one of its own (glibc gives most threads
+// one): a helper thread that builds as many objects as the main one does.
+// Returns the bytes advised (0: nothing changed). Advice only.
+size_t thread_arena_in_huge_pages();
 
 }  // namespace pg

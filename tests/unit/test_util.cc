@@ -12,6 +12,8 @@
 #include <random>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <thread>
 
 #include "util.h"
 
@@ -80,6 +82,22 @@ TEST(Util, Hex) {
   EXPECT_FALSE(pg::unhex("abc", v));
 }
 
+// advised_huge() - whether the mapping holding address `at` carries the "hg"
+// (MADV_HUGEPAGE) flag in /proc/self/smaps.
+static bool advised_huge(uintptr_t at) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_it = false;
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' '))
+      in_it = lo <= at && at < hi;
+    else if (in_it && line.compare(0, 8, "VmFlags:") == 0)
+      return line.find(" hg") != std::string::npos;
+  }
+  return false;
+}
+
 TEST(Util, HeapInHugePagesAdvisesTheHeap) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap";
@@ -90,18 +108,24 @@ TEST(Util, HeapInHugePagesAdvisesTheHeap) {
   size_t n = pg::heap_in_huge_pages(64u << 20);
   ASSERT_GE(n, 32u << 20) << "the heap did not grow by the reserve";
   // The heap's mapping now carries the "hg" (MADV_HUGEPAGE) flag.
-  uintptr_t brk_end = reinterpret_cast<uintptr_t>(sbrk(0));
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_heap = false, advised = false;
-  while (std::getline(smaps, line)) {
-    unsigned long lo = 0, hi = 0;
-    if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' '))
-      in_heap = lo < brk_end && brk_end <= hi;
-    else if (in_heap && line.compare(0, 8, "VmFlags:") == 0 && line.find(" hg") != std::string::npos)
-      advised = true;
-  }
-  EXPECT_TRUE(advised) << "no MADV_HUGEPAGE on the heap's last mapping";
+  EXPECT_TRUE(advised_huge(reinterpret_cast<uintptr_t>(sbrk(0)) - 1)) << "no MADV_HUGEPAGE on the heap's last mapping";
+#endif
+}
+
+TEST(Util, ThreadArenaInHugePagesAdvisesTheThreadsArenaOnly) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator has no glibc arenas";
+#else
+  EXPECT_EQ(pg::thread_arena_in_huge_pages(), 0u) << "the main thread's heap is the brk heap";
+  size_t advised = 0;
+  bool block_advised = false;
+  std::thread([&] {
+    advised = pg::thread_arena_in_huge_pages();
+    std::unique_ptr<char[]> block(new char[4096]);
+    block_advised = advised_huge(reinterpret_cast<uintptr_t>(block.get()));
+  }).join();
+  EXPECT_EQ(advised, 64u << 20);
+  EXPECT_TRUE(block_advised) << "a block the thread allocated is not in an advised mapping";
 #endif
 }
 
@@ -137,6 +161,23 @@ TEST(Util, ChunkedBufferKeepsWhatItHoldsInPlace) {
   unlink(path);
   EXPECT_TRUE(back == want) << "write_to() wrote " << back.size() << " bytes, want " << want.size();
   EXPECT_TRUE(pg::ChunkedBuffer().empty());
+}
+
+TEST(Util, ChunkedBufferSpliceMovesThePiecesWithoutCopying) {
+  pg::ChunkedBuffer a, b;
+  a += "head ";
+  std::string big(pg::ChunkedBuffer::kChunk + 10, 'x');
+  b += big;
+  b += " tail";
+  const char* b_first = b.chunks().front().data();
+  size_t b_size = b.size();
+  a.splice(std::move(b));
+  EXPECT_TRUE(b.empty());
+  EXPECT_TRUE(b.chunks().empty());
+  EXPECT_EQ(a.size(), 5 + b_size);
+  EXPECT_EQ(a.chunks()[1].data(), b_first) << "the spliced piece was copied";
+  a += "!";
+  EXPECT_EQ(a.str(), "head " + big + " tail!");
 }
 
 // resident_pages() - how many of the 4 KB pages in [lo, hi) are in memory.
