@@ -768,7 +768,6 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   PagePart parts[2];
   parts[0].pdf = &pdf;
   parts[0].next = base;
-  parts[0].roots.push_back(tree);
   std::promise<int> first_count;
   std::exception_ptr helper_error;
   std::thread helper;
@@ -780,7 +779,6 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       if (!kid.isIndirect()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
       later.push_back(kid.getObjGen());
     }
-    parts[0].roots = {};
     for (int k = 0; k < h; k++) parts[0].roots.push_back(kids.getArrayItem(k));
     parts[0].nodes.insert(tree.getObjGen());
     parts[1].nodes.insert(tree.getObjGen());
@@ -802,6 +800,8 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         helper_error = std::current_exception();
       }
     });
+  } else {
+    parts[0].roots.push_back(tree);
   }
   // Joins the helper however this function is left.
   struct Joiner {
@@ -810,15 +810,13 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       if (t.joinable()) t.join();
     }
   } joiner{helper};
-  bool counted = false;
   try {
     for (auto& node : parts[0].roots) collect_pages(node, split ? 1 : 0, parts[0], s);
-    counted = true;
-    if (split) first_count.set_value(static_cast<int>(parts[0].pages.size()));
   } catch (...) {
-    if (split && !counted) first_count.set_exception(std::current_exception());
+    if (split) first_count.set_exception(std::current_exception());  // the helper stops too
     throw;
   }
+  if (split) first_count.set_value(static_cast<int>(parts[0].pages.size()));
   stamp_part_pages(parts[0], xref, s, fixed_res);
   if (helper.joinable()) helper.join();
   if (helper_error) std::rethrow_exception(helper_error);
