@@ -47,16 +47,33 @@ void validate_template(const std::string& tmpl) {
   walk_template(tmpl, [](const std::string&) {}, [](const std::string&) {});
 }
 
+// append_value() - the value of variable name in vars (none: nothing) added to
+// out, newlines made spaces.
+static void append_value(std::string& out, const std::map<std::string, std::string>& vars, const std::string& name) {
+  auto it = vars.find(name);
+  if (it == vars.end()) return;
+  for (char c : it->second) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+}
+
 std::string expand_template(const std::string& tmpl, const std::map<std::string, std::string>& vars) {
   std::string out;
   walk_template(
-      tmpl, [&](const std::string& s) { out += s; },
-      [&](const std::string& name) {
-        auto it = vars.find(name);
-        if (it == vars.end()) return;
-        for (char c : it->second) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-      });
+      tmpl, [&](const std::string& s) { out += s; }, [&](const std::string& v) { append_value(out, vars, v); });
   return out;
+}
+
+std::vector<std::string> expand_template_around(const std::string& tmpl, const std::map<std::string, std::string>& vars,
+                                                const std::string& name) {
+  std::vector<std::string> pieces(1);
+  walk_template(
+      tmpl, [&](const std::string& s) { pieces.back() += s; },
+      [&](const std::string& v) {
+        if (v == name)
+          pieces.emplace_back();
+        else
+          append_value(pieces.back(), vars, v);
+      });
+  return pieces;
 }
 
 }  // namespace pg

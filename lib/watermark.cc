@@ -234,17 +234,24 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
         {"uuid", job.uuid},
         {"title", s.hide_titles ? "(title hidden)" : job.title},
     };
+    // The text with every variable but ${page} expanded, cut where ${page} goes.
+    std::vector<std::string> around_page;
+    // Page 1's text is asked for first, on this thread: it signs (again, if a
+    // retry counted the pages otherwise). The other pages' texts may then be
+    // asked for on two threads at once: they only read.
     auto text_for_page = [&](int page, int pages) {
-      if (code.empty()) {
+      if (code.empty() || rec.pages != pages) {
         rec.doc_digest = file_digest ? file_digest->get() : spooled;
         rec.pages = pages;
         mac = sign_record(key, rec);
         code = make_code(key.id, mac);
         vars["code"] = code;
         vars["pages"] = std::to_string(pages);
+        around_page = expand_template_around(s.tmpl, vars, "page");
       }
-      vars["page"] = std::to_string(page);
-      return expand_template(s.tmpl, vars);
+      std::string number = std::to_string(page), text = around_page[0];
+      for (size_t k = 1; k < around_page.size(); k++) text += number + around_page[k];
+      return text;
     };
     // Ordinary files: the output is the input's bytes plus an appended update.
     ChunkedBuffer update;

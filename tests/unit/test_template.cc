@@ -34,3 +34,16 @@ TEST(Template, UnknownVariableAndUnterminatedAreErrors) {
     EXPECT_NE(std::string(e.what()).find("${colour}"), std::string::npos);
   }
 }
+
+TEST(Template, ExpandedAroundOneVariableGivesThePiecesBetweenItsUses) {
+  std::map<std::string, std::string> v = {{"user", "a\nb"}, {"pages", "9"}, {"page", "unused"}};
+  using P = std::vector<std::string>;
+  EXPECT_EQ(pg::expand_template_around("${user} p${page}/${pages} [${page}]", v, "page"), (P{"a b p", "/9 [", "]"}));
+  EXPECT_EQ(pg::expand_template_around("${pages} pages, $${page}", v, "page"), (P{"9 pages, ${page}"}));
+  EXPECT_EQ(pg::expand_template_around("${page}", v, "page"), (P{"", ""}));
+  // Joined with a value, the pieces are what expand_template() gives.
+  auto pieces = pg::expand_template_around("${user} p${page}/${pages} [${page}]", v, "page");
+  std::map<std::string, std::string> with = v;
+  with["page"] = "3";
+  EXPECT_EQ(pieces[0] + "3" + pieces[1] + "3" + pieces[2], pg::expand_template("${user} p${page}/${pages} [${page}]", with));
+}
