@@ -326,6 +326,16 @@ std::string ChunkedBuffer::str() const {
   return all;
 }
 
+void ChunkedBuffer::append_range(const ChunkedBuffer& other, size_t from, size_t to) {
+  size_t at = 0;  // offset of chunk c in other
+  for (auto& c : other.chunks_) {
+    if (at >= to) break;
+    size_t a = std::max(from, at), b = std::min(to, at + c.size());
+    if (a < b) append(c.data() + (a - at), b - a);
+    at += c.size();
+  }
+}
+
 void ChunkedBuffer::splice(ChunkedBuffer&& other) {
   for (auto& c : other.chunks_) chunks_.push_back(std::move(c));
   size_ += other.size_;
@@ -342,16 +352,39 @@ bool ChunkedBuffer::write_to(int fd) const {
 // kHugePage - the size of an x86-64 transparent huge page.
 constexpr uintptr_t kHugePage = 2u << 20;
 
+// kArena - the size (and alignment) of a glibc (64-bit) thread arena's mapping.
+constexpr uintptr_t kArena = 64u << 20;
+
+// own_arena_at() - the address of a block the calling thread's malloc hands out
+// now, if it comes from an arena of the thread's own (not the brk heap); else 0.
+static uintptr_t own_arena_at() {
+  void* probe = malloc(64);
+  uintptr_t at = reinterpret_cast<uintptr_t>(probe);
+  free(probe);
+  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
+  if (!probe || (at < brk && brk - at < kArena * 64)) return 0;
+  return at;
+}
+
 HeapPrefault::HeapPrefault(size_t bytes) {
 #ifdef MADV_POPULATE_WRITE
-  struct mallinfo2 mi = mallinfo2();
-  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (mi.keepcost > brk || bytes == 0) return;
-  uintptr_t top = brk - mi.keepcost;  // the top chunk: heap not handed out yet
+  if (bytes == 0) return;
+  uintptr_t top, end;
+  if (uintptr_t at = own_arena_at()) {
+    // A thread arena: its mapping is writable to its end when M_TOP_PAD is at
+    // least its size (heap_in_huge_pages()); if not, the advice fails, harmlessly.
+    top = at;
+    end = (at & ~(kArena - 1)) + kArena;
+  } else {
+    struct mallinfo2 mi = mallinfo2();
+    end = reinterpret_cast<uintptr_t>(sbrk(0));
+    if (mi.keepcost > end) return;
+    top = end - mi.keepcost;  // the top chunk: heap not handed out yet
+  }
   // Whole huge pages only, the last one ending within `bytes`: a partial one
   // would be faulted in whole, past what was asked for.
   // (The one holding `top` is in use already.)
-  uintptr_t from = (top + kHugePage - 1) & ~(kHugePage - 1), to = std::min(brk, top + bytes) & ~(kHugePage - 1);
+  uintptr_t from = (top + kHugePage - 1) & ~(kHugePage - 1), to = std::min(end, top + bytes) & ~(kHugePage - 1);
   if (to <= from) return;
   try {
     thread_ = std::thread([this, from, to] {
@@ -379,12 +412,8 @@ size_t thread_arena_in_huge_pages() {
   // glibc (64-bit) keeps a thread's arena in a mapping of HEAP_MAX_SIZE, 64 MB,
   // aligned to its size; the main heap is the brk heap, advised by
   // heap_in_huge_pages() instead.
-  constexpr uintptr_t kArena = 64u << 20;
-  void* probe = malloc(64);
-  uintptr_t at = reinterpret_cast<uintptr_t>(probe);
-  free(probe);
-  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (!probe || (at < brk && brk - at < kArena * 64)) return 0;  // the brk heap, or no arena of its own
+  uintptr_t at = own_arena_at();
+  if (!at) return 0;  // the brk heap, or no arena of its own
   if (madvise(reinterpret_cast<void*>(at & ~(kArena - 1)), kArena, MADV_HUGEPAGE) != 0) return 0;
   return kArena;
 }

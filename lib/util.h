@@ -103,6 +103,8 @@ class ChunkedBuffer {
   bool write_to(int fd) const;
   // splice() - add other's content at the end, taking its pieces without copying.
   void splice(ChunkedBuffer&& other);
+  // append_range() - add bytes [from, to) of other (within its size) at the end.
+  void append_range(const ChunkedBuffer& other, size_t from, size_t to);
 
  private:
   std::vector<std::string> chunks_;
@@ -110,8 +112,9 @@ class ChunkedBuffer {
 };
 
 // HeapPrefault - while it lives, a helper thread faults in the next `bytes` of
-// the malloc heap (above what is handed out), 2 MB at a time, so that the page
-// faults of a program about to allocate that much run on another core. Uses
+// the calling thread's malloc heap (the brk heap, or the thread's own arena),
+// above what is handed out, 2 MB at a time, so that the page faults of a
+// thread about to allocate that much run on another core. Uses
 // MADV_POPULATE_WRITE, which fills no byte (it only maps zeroed pages where
 // none are mapped yet), so it cannot race with the heap's owner. Advice only:
 // where the kernel lacks it, nothing happens. The destructor stops the helper

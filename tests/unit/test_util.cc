@@ -180,6 +180,28 @@ TEST(Util, ChunkedBufferSpliceMovesThePiecesWithoutCopying) {
   EXPECT_EQ(a.str(), "head " + big + " tail!");
 }
 
+TEST(Util, ChunkedBufferAppendRangeCopiesBytesAcrossPieces) {
+  // Pieces of uneven size (a spliced one is partly filled), ranges within one
+  // piece, across several, empty, and to the end.
+  pg::ChunkedBuffer src, tail;
+  std::string want;
+  for (int i = 0; i < 3000; i++) want += std::to_string(i) + ",";
+  src += want.substr(0, 7);
+  tail += std::string(pg::ChunkedBuffer::kChunk + 5, 'y');
+  src.splice(std::move(tail));
+  src += want.substr(7);
+  std::string all = want.substr(0, 7) + std::string(pg::ChunkedBuffer::kChunk + 5, 'y') + want.substr(7);
+  ASSERT_EQ(src.str(), all);
+  for (auto [from, to] : std::vector<std::pair<size_t, size_t>>{
+           {0, 3}, {2, 7}, {5, 20}, {6, pg::ChunkedBuffer::kChunk + 30}, {100, 100}, {0, all.size()}, {all.size() - 9, all.size()}}) {
+    pg::ChunkedBuffer out;
+    out += "<";
+    out.append_range(src, from, to);
+    EXPECT_EQ(out.str(), "<" + all.substr(from, to - from)) << from << ".." << to;
+    EXPECT_EQ(out.size(), 1 + to - from);
+  }
+}
+
 // resident_pages() - how many of the 4 KB pages in [lo, hi) are in memory.
 static size_t resident_pages(uintptr_t lo, uintptr_t hi) {
   std::vector<unsigned char> v((hi - lo) / 4096);
