@@ -2,16 +2,19 @@
 #include "stamp.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <set>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <qpdf/InputSource.hh>
@@ -87,8 +90,10 @@ class InputFile {
   long long size_ = 0;
 };
 
-// PreadSource - a qpdf InputSource over pread() with a one-block cache: no
-// system call per seek (FILE* input lseeks dozens of times per page).
+// PreadSource - a qpdf InputSource over pread() with a cache of a few blocks:
+// no system call per seek (FILE* input lseeks dozens of times per page), nor
+// per object when the reads alternate between the page objects and their
+// content streams, which a file may keep in different places.
 class PreadSource : public InputSource {
  public:
   PreadSource(const InputFile& f) : name_(f.path()), size_(f.size()) {
@@ -129,10 +134,11 @@ class PreadSource : public InputSource {
     last_offset = pos_;
     size_t done = 0;
     while (done < length && pos_ < size_) {
-      if (!load(pos_)) break;
-      size_t in_block = static_cast<size_t>(block_start_ + static_cast<qpdf_offset_t>(block_.size()) - pos_);
+      const Block* b = load(pos_);
+      if (!b) break;
+      size_t in_block = static_cast<size_t>(b->start + static_cast<qpdf_offset_t>(b->data.size()) - pos_);
       size_t n = std::min(length - done, in_block);
-      memcpy(out + done, block_.data() + (pos_ - block_start_), n);
+      memcpy(out + done, b->data.data() + (pos_ - b->start), n);
       done += n;
       pos_ += static_cast<qpdf_offset_t>(n);
     }
@@ -144,29 +150,51 @@ class PreadSource : public InputSource {
 
  private:
   static constexpr qpdf_offset_t kBlock = 16384;
-  // load() - make the cached block hold offset off; false at the end or on error.
-  bool load(qpdf_offset_t off) {
-    if (off >= block_start_ && off < block_start_ + static_cast<qpdf_offset_t>(block_.size())) return true;
+  static constexpr int kBlocks = 4;
+  // Block - kBlock bytes of the file (fewer at its end) from `start` on.
+  struct Block {
+    qpdf_offset_t start = -1;
+    std::string data;
+    unsigned long long used = 0;  // when it was last looked at
+  };
+  // load() - the cached block holding offset off, read in place of the least
+  // recently used one if need be; null at the end of the file.
+  const Block* load(qpdf_offset_t off) {
+    Block* oldest = &blocks_[0];
+    for (auto& b : blocks_) {
+      if (b.start >= 0 && off >= b.start && off < b.start + static_cast<qpdf_offset_t>(b.data.size())) {
+        b.used = ++clock_;
+        return &b;
+      }
+      if (b.used < oldest->used) oldest = &b;
+    }
     qpdf_offset_t start = off - off % kBlock;
-    block_.resize(static_cast<size_t>(kBlock));
+    Block& b = *oldest;
+    b.data.resize(static_cast<size_t>(kBlock));
     ssize_t n;
-    do n = pread(fd_, block_.data(), block_.size(), static_cast<off_t>(start));
+    do n = pread(fd_, b.data.data(), b.data.size(), static_cast<off_t>(start));
     while (n < 0 && errno == EINTR);
-    if (n < 0) throw std::runtime_error(name_ + ": read error: " + strerror(errno));
-    block_.resize(static_cast<size_t>(n));
-    block_start_ = start;
-    return off < start + n;
+    if (n < 0) {
+      b.start = -1;
+      throw std::runtime_error(name_ + ": read error: " + strerror(errno));
+    }
+    b.data.resize(static_cast<size_t>(n));
+    b.start = start;
+    b.used = ++clock_;
+    return off < start + n ? &b : nullptr;
   }
   // byte_at() - the byte at off through the cache.
   bool byte_at(qpdf_offset_t off, char& c) {
-    if (!load(off)) return false;
-    c = block_[static_cast<size_t>(off - block_start_)];
+    const Block* b = load(off);
+    if (!b) return false;
+    c = b->data[static_cast<size_t>(off - b->start)];
     return true;
   }
   std::string name_;
   int fd_ = -1;
-  qpdf_offset_t size_ = 0, pos_ = 0, block_start_ = 0;
-  std::string block_;
+  qpdf_offset_t size_ = 0, pos_ = 0;
+  Block blocks_[kBlocks];
+  unsigned long long clock_ = 0;
 };
 
 // damaged_error() - the error for a PDF qpdf warned about while RepairDamagedPDF is No.
@@ -593,18 +621,43 @@ struct PendingStamp {
 };
 
 // PagePart - one thread's share of the pages for stamp_incremental(): the parse
-// it reads them from, its pages in document order, and what it wrote for them.
+// it reads them from, its pages, and what it wrote for them.
 struct PagePart {
   QPDF* pdf = nullptr;
-  std::vector<QPDFObjectHandle> roots;  // the page-tree nodes whose pages are this part's
-  std::vector<QPDFPageObjectHelper> pages;
+  std::vector<QPDFPageObjectHelper> pages;  // in document order within each page-tree node taken
   std::set<QPDFObjGen> nodes;  // every page-tree node and page met
-  int first_page = 1;          // document number of pages[0]
-  int next = 0;                // the next free object number of this part
-  ChunkedBuffer buf;           // its objects, offsets relative to the buffer
+  ChunkedBuffer buf;           // its pages' objects, offsets relative to the buffer
   std::vector<ObjWriter::Entry> entries;
   std::vector<PendingStamp> stamps;
+  ChunkedBuffer stamp_buf;  // the stamps' content streams, likewise
+  std::vector<ObjWriter::Entry> stamp_entries;
+  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
+  // Taken - what was written for one unit of the page tree (tree_units()): its
+  // index, and where its bytes and entries begin and end in buf and entries.
+  struct Taken {
+    int unit;
+    size_t bytes_from, bytes_to, entries_from, entries_to;
+  };
+  std::vector<Taken> taken;
 };
+
+// in_unit_order() - rewrite part's buf and entries so that the units' objects
+// follow each other in document order, whatever order they were taken in.
+void in_unit_order(PagePart& part) {
+  auto taken = part.taken;
+  std::sort(taken.begin(), taken.end(), [](const PagePart::Taken& a, const PagePart::Taken& b) { return a.unit < b.unit; });
+  ChunkedBuffer buf;
+  std::vector<ObjWriter::Entry> entries;
+  entries.reserve(part.entries.size());
+  for (auto& t : taken) {
+    long long shift = static_cast<long long>(buf.size()) - static_cast<long long>(t.bytes_from);
+    buf.append_range(part.buf, t.bytes_from, t.bytes_to);
+    for (size_t e = t.entries_from; e < t.entries_to; e++)
+      entries.push_back({part.entries[e].num, part.entries[e].gen, part.entries[e].off + shift});
+  }
+  part.buf = std::move(buf);
+  part.entries = std::move(entries);
+}
 
 // collect_pages() - append the pages under node (depth levels below the root)
 // to part.pages in document order; only a plain tree is accepted: every node an
@@ -628,16 +681,18 @@ void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const Queue
   for (auto& kid : kids.aitems()) collect_pages(kid, depth + 1, part, s);
 }
 
-// stamp_part_pages() - for each page of part: the form XObject holding its
-// original content and the new version of its page object, written to
-// part.buf; the stamps themselves are left in part.stamps.
-void stamp_part_pages(PagePart& part, const std::map<QPDFObjGen, QPDFXRefEntry>& xref, const QueueSettings& s,
+// stamp_part_pages() - for each page of part from pages[from] on, which is
+// document page first_page: the form XObject holding its original content and
+// the new version of its page object, written to part.buf with object numbers
+// from `next` on (at most two a page); the stamps are left in part.stamps.
+void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
+                      const std::map<QPDFObjGen, QPDFXRefEntry>& xref, const QueueSettings& s,
                       const std::string& fixed_res) {
   ObjWriter w(part.buf, 0);
-  std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
-  part.stamps.reserve(part.pages.size());
-  int i = part.first_page - 1;
-  for (auto& page : part.pages) {
+  auto& forms = part.forms;
+  int i = first_page - 1;
+  for (size_t at = from; at < part.pages.size(); at++) {
+    auto& page = part.pages[at];
     i++;
     auto po = page.getObjectHandle();
     QPDFObjGen og = po.getObjGen();
@@ -659,7 +714,7 @@ void stamp_part_pages(PagePart& part, const std::map<QPDFObjGen, QPDFXRefEntry>&
     if (it != forms.end()) {
       form_num = it->second;
     } else {
-      form_num = part.next++;
+      form_num = next++;
       if (contents.isStream()) {
         // One stream: its encoded bytes are copied as they are, never decoded here.
         auto d = contents.getDict();
@@ -687,8 +742,8 @@ void stamp_part_pages(PagePart& part, const std::map<QPDFObjGen, QPDFXRefEntry>&
       }
     }
 
-    // The stamp's content stream is written after the loop (below).
-    int content_num = part.next++;
+    // The stamp's content stream is written later, by write_stamps().
+    int content_num = next++;
     part.stamps.push_back({i, content_num, g});
 
     // The page object again, same number and generation, with new content and resources.
@@ -698,22 +753,143 @@ void stamp_part_pages(PagePart& part, const std::map<QPDFObjGen, QPDFXRefEntry>&
             std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
     w.object(og.getObj(), og.getGen(), dict);
   }
-  part.entries = std::move(w.entries());
+  part.entries.insert(part.entries.end(), w.entries().begin(), w.entries().end());
 }
 
-// kSplitPages - from this many pages on, stamp_incremental() stamps the second
-// half of the page tree on another thread, from a parse of its own.
+// kSplitPages - from this many pages on, stamp_incremental() shares the pages
+// with another thread, which reads them from a parse of its own.
 constexpr long long kSplitPages = 256;
+
+// kUnits - a shared page tree is cut into at least this many pieces where it
+// has them (tree_units()), for the threads to take one at a time.
+constexpr size_t kUnits = 32;
+
+// TreeUnit - a page-tree node or page whose pages one thread takes together,
+// and how many levels below the root it is.
+struct TreeUnit {
+  QPDFObjectHandle node;
+  int depth;
+};
+
+// tree_units() - the kids of the root node `tree`, in order, with the /Pages
+// nodes among them replaced by their kids, one level at a time, until there
+// are kUnits of them or no node is left to open (8 levels down at most). The
+// nodes opened are added to `opened`; one met twice throws FullRewrite.
+std::vector<TreeUnit> tree_units(QPDFObjectHandle tree, std::set<QPDFObjGen>& opened) {
+  std::vector<TreeUnit> units;
+  for (auto& kid : tree.getKey("/Kids").aitems()) units.push_back({kid, 1});
+  for (int level = 1; units.size() < kUnits && level < 8; level++) {
+    std::vector<TreeUnit> deeper;
+    bool any = false;
+    for (auto& u : units) {
+      QPDFObjectHandle kids;
+      if (u.depth == level && u.node.isIndirect() && u.node.isDictionary() &&
+          u.node.getKey("/Type").isNameAndEquals("/Pages") && (kids = u.node.getKey("/Kids")).isArray()) {
+        if (!opened.insert(u.node.getObjGen()).second) throw FullRewrite{"several pages share one page object"};
+        for (auto& kid : kids.aitems()) deeper.push_back({kid, level + 1});
+        any = true;
+      } else {
+        deeper.push_back(u);
+      }
+    }
+    units = std::move(deeper);
+    if (!any) break;
+  }
+  return units;
+}
+
+// kSecondParseBytes - files this large or larger get the second parse started
+// before it is known whether they have kSplitPages pages (a PDF of that many
+// pages is larger); a smaller one is not split.
+constexpr long long kSecondParseBytes = 16 << 10;
+
+// SecondParse - a second parse of the input, begun on a thread of its own as
+// the caller begins the first (a QPDF object is not to be shared between
+// threads). The thread then runs the task handed to it by run(), if any.
+class SecondParse {
+ public:
+  // Start the thread; throws std::system_error if none is to be had.
+  SecondParse(const InputFile& f, const QueueSettings& s, bool huge_arena) {
+    auto tasks = task_.get_future();
+    thread_ = std::thread([this, &f, &s, huge_arena, tasks = std::move(tasks)]() mutable {
+      try {
+        if (huge_arena) thread_arena_in_huge_pages();  // the caller's heap is in huge pages: this one too
+        open_pdf(*pdf_, f, s.repair_damaged);
+      } catch (...) {
+        parse_error_ = std::current_exception();
+      }
+      auto task = tasks.get();
+      if (!task) return;
+      try {
+        task(*this);
+      } catch (...) {
+        task_error_ = std::current_exception();
+      }
+    });
+  }
+  ~SecondParse() { join(); }
+  SecondParse(const SecondParse&) = delete;
+  SecondParse& operator=(const SecondParse&) = delete;
+
+  // run() - have the thread run task once the parse is done (at most one task).
+  void run(std::function<void(SecondParse&)> task) {
+    given_ = true;
+    task_.set_value(std::move(task));
+  }
+  // pdf() - for the task: the parsed document; throws the parse's error.
+  QPDF& pdf() {
+    if (parse_error_) std::rethrow_exception(parse_error_);
+    return *pdf_;
+  }
+  // join() - wait for the thread to end (telling it there is no task if none was given).
+  void join() {
+    if (!given_) run(nullptr);
+    if (thread_.joinable()) thread_.join();
+  }
+  // finish() - join(), then throw what the task threw.
+  void finish() {
+    join();
+    if (task_error_) std::rethrow_exception(task_error_);
+  }
+  // release() - join(), then hand over the parsed document (to keep it past the program's end).
+  QPDF* release() {
+    join();
+    return pdf_.release();
+  }
+
+ private:
+  std::unique_ptr<QPDF> pdf_ = std::make_unique<QPDF>();
+  std::promise<std::function<void(SecondParse&)>> task_;
+  bool given_ = false;
+  std::exception_ptr parse_error_, task_error_;
+  std::thread thread_;  // last: started once the members above exist
+};
+
+// write_stamps() - the stamp content stream of each of part's pages, in page
+// order, to its stamp buffer, with text_for_page(page, pages) (page 1:
+// first_text, given).
+void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::string(int, int)>& text_for_page,
+                  int pages, const std::string& first_text) {
+  ObjWriter w(part.stamp_buf, 0);
+  std::sort(part.stamps.begin(), part.stamps.end(),
+            [](const PendingStamp& a, const PendingStamp& b) { return a.page < b.page; });
+  for (auto& st : part.stamps) {
+    std::string text = st.page == 1 ? first_text : text_for_page(st.page, pages);
+    const std::string& content = stamper.content(text, st.geometry, st.page);
+    w.stream(st.content_num, "<<", content.data(), content.size());
+  }
+  part.stamp_entries = std::move(w.entries());
+}
 
 // stamp_incremental() - stamp by appending to the unchanged input: per page a new
 // version of the page object whose content is the stamp drawn over a form XObject
 // holding the original content, then a cross-reference section chained by /Prev.
-// A document of kSplitPages pages or more is stamped on two threads: the second
-// parses the file again (into *helper_parse) and takes the root's later kids.
+// A document of kSplitPages pages or more is stamped on two threads when a
+// second parse is at hand: its thread takes pages from the end of the tree.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
-                              const std::function<std::string(int, int)>& text_for_page, bool prefault_heap,
-                              std::unique_ptr<QPDF>& helper_parse, ChunkedBuffer& upd) {
+                              const std::function<std::string(int, int)>& text_for_page, const StampOptions& opt,
+                              SecondParse* second, ChunkedBuffer& upd) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -734,21 +910,17 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   if (!table && !trailer.getKey("/Type").isNameAndEquals("/XRef"))
     throw FullRewrite{"the last cross-reference stream is not where qpdf read it"};
 
-  auto xref = pdf.getXRefTable();
+  const auto xref = pdf.getXRefTable();
   int next = 1;
   for (auto& [og, entry] : xref) next = std::max(next, og.getObj() + 1);
   auto size_key = trailer.getKey("/Size");
   if (size_key.isInteger() && size_key.getIntValue() > next && size_key.getIntValue() < 8388607)
     next = static_cast<int>(size_key.getIntValue());
 
-  // qpdf is about to make objects for every page: have their memory faulted in
-  // on another core meanwhile.
-  std::unique_ptr<HeapPrefault> prefault;
-  if (prefault_heap) prefault = std::make_unique<HeapPrefault>(heap_for_pages(root, f.size(), s));
   ObjWriter w(upd, static_cast<size_t>(f.size()));
   std::string last = f.read_at(f.size() - 1, 1);
   if (last != "\n" && last != "\r") upd += "\n";
-  int font_num = next++, gs_num = next++;
+  const int font_num = next++, gs_num = next++;
   w.object(font_num, 0, font_dict());
   w.object(gs_num, 0, gs_dict(s));
   const std::string fixed_res = " /Font << /PGfont " + std::to_string(font_num) + " 0 R >> /ExtGState << /PGgs " +
@@ -757,97 +929,142 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   auto tree = root.getKey("/Pages");
   auto count = tree.getKey("/Count");
   if (!count.isInteger() || count.getIntValue() <= 0) throw FullRewrite{"the page tree has no usable /Count"};
-  auto kids = tree.getKey("/Kids");
-  bool split = count.getIntValue() >= kSplitPages && tree.isIndirect() &&
-               tree.getKey("/Type").isNameAndEquals("/Pages") && kids.isArray() && kids.getArrayNItems() >= 2;
-  const int base = next;  // the parts' new objects are numbered from here
+  const long long declared = count.getIntValue();
+  std::set<QPDFObjGen> opened;  // the page-tree nodes opened to cut the tree into units
+  std::vector<TreeUnit> units;
+  bool split = second && declared >= kSplitPages && declared < (1 << 22) && tree.isIndirect() &&
+               tree.getKey("/Type").isNameAndEquals("/Pages") && tree.getKey("/Kids").isArray();
+  if (split) {
+    opened.insert(tree.getObjGen());
+    units = tree_units(tree, opened);
+    split = units.size() >= 2;
+  }
+  const int base = next;  // the new objects of the pages are numbered from here, two a page
 
-  // The second part: the later half of the root's kids, read by a thread from
-  // its own parse (a QPDF is not to be shared between threads). It waits for
-  // the first part's page count, the document number of its first page.
+  // qpdf is about to make objects for every page: have their memory faulted in
+  // on another core meanwhile (each thread's heap for its part).
+  std::unique_ptr<HeapPrefault> prefault;
+  size_t heap_per_part = opt.prefault_heap ? heap_for_pages(root, f.size(), s) / (split ? 2 : 1) : 0;
+  if (heap_per_part) prefault = std::make_unique<HeapPrefault>(heap_per_part);
+
+  // Split, the tree's units are taken one at a time, from the front by this
+  // thread and from the back by the second parse's, until the two meet. Each
+  // numbers its pages as it goes: this one from 1, the other down from /Count
+  // (checked once both are done), so neither waits for the other. The second
+  // tells its page count when it is done; this one then asks for page 1's text
+  // and tells it the total, and each writes its own part's stamps. Declared in
+  // this order so that, however this function is left, what the task sets
+  // outlives it, and what it waits for is given up (promise destroyed) before
+  // it is joined.
   PagePart parts[2];
   parts[0].pdf = &pdf;
-  parts[0].next = base;
-  std::promise<int> first_count;
-  std::exception_ptr helper_error;
-  std::thread helper;
-  if (split) {
-    int n = kids.getArrayNItems(), h = n / 2;
-    std::vector<QPDFObjGen> later;
-    for (int k = h; k < n; k++) {
-      auto kid = kids.getArrayItem(k);
-      if (!kid.isIndirect()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
-      later.push_back(kid.getObjGen());
+  StampResult second_res;          // what the second part's stamps report (page 1 is never in it)
+  std::promise<int> second_count;  // set by the task
+  std::future<int> pages_f;        // waited for by the task: the total page count
+  // The units not taken yet, [front, back), as front << 32 | back (no lock:
+  // the threads may take one every few microseconds).
+  std::atomic<uint64_t> untaken{split ? static_cast<uint64_t>(units.size()) : 0};
+  // claim() - the next unit for one end, or -1 when the two have met.
+  auto claim = [&](bool from_front) {
+    uint64_t was = untaken.load(std::memory_order_relaxed);
+    for (;;) {
+      uint64_t front = was >> 32, back = was & 0xffffffffu;
+      if (front >= back) return -1;
+      uint64_t now = from_front ? (front + 1) << 32 | back : front << 32 | (back - 1);
+      if (untaken.compare_exchange_weak(was, now, std::memory_order_relaxed))
+        return static_cast<int>(from_front ? front : back - 1);
     }
-    for (int k = 0; k < h; k++) parts[0].roots.push_back(kids.getArrayItem(k));
-    parts[0].nodes.insert(tree.getObjGen());
-    parts[1].nodes.insert(tree.getObjGen());
-    helper_parse = std::make_unique<QPDF>();
-    parts[1].pdf = helper_parse.get();
-    auto done = first_count.get_future();
-    helper = std::thread([&, later, done = std::move(done)]() mutable {
+  };
+  struct Joiner {
+    SecondParse* p = nullptr;
+    ~Joiner() {
+      if (p) p->join();
+    }
+  } joiner;
+  std::promise<int> pages_ready;
+  if (split) {
+    std::vector<QPDFObjGen> unit_ids;  // for the other parse
+    for (auto& u : units) {
+      if (!u.node.isIndirect()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
+      unit_ids.push_back(u.node.getObjGen());
+    }
+    parts[0].nodes = opened;
+    parts[1].nodes = opened;
+    pages_f = pages_ready.get_future();
+    second->run([&, unit_ids](SecondParse& sp) {
+      bool counted = false;
       try {
+        std::unique_ptr<HeapPrefault> own_prefault;
+        if (heap_per_part) own_prefault = std::make_unique<HeapPrefault>(heap_per_part);
         PagePart& part = parts[1];
-        if (prefault_heap) thread_arena_in_huge_pages();  // the caller's heap is in huge pages: this one too
-        open_pdf(*part.pdf, f, s.repair_damaged);
+        part.pdf = &sp.pdf();
         if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
-        for (auto& og : later) collect_pages(part.pdf->getObject(og), 1, part, s);
-        int before = done.get();  // throws if the first part failed
-        part.first_page = before + 1;
-        part.next = base + 2 * before;  // the first part takes at most two a page
-        stamp_part_pages(part, xref, s, fixed_res);
+        for (int k; (k = claim(false)) >= 0;) {
+          size_t from = part.pages.size(), bytes = part.buf.size(), entries = part.entries.size();
+          collect_pages(part.pdf->getObject(unit_ids[k]), units[k].depth, part, s);
+          long long first = declared - static_cast<long long>(part.pages.size()) + 1;
+          if (first <= 0) throw FullRewrite{"the page tree's /Count does not match its pages"};
+          stamp_part_pages(part, from, static_cast<int>(first), base + 2 * static_cast<int>(first - 1), xref, s,
+                           fixed_res);
+          part.taken.push_back({k, bytes, part.buf.size(), entries, part.entries.size()});
+        }
+        in_unit_order(part);  // so that the output does not depend on where the threads met
+        second_count.set_value(static_cast<int>(part.pages.size()));
+        counted = true;
+        int pages = pages_f.get();  // throws if the first part failed
+        PageStamp stamper(s, second_res);
+        write_stamps(part, stamper, text_for_page, pages, "");
+        if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
       } catch (...) {
-        helper_error = std::current_exception();
+        if (!counted) second_count.set_exception(std::current_exception());
+        throw;
       }
     });
+    joiner.p = second;
+    for (int k; (k = claim(true)) >= 0;) {
+      size_t from = parts[0].pages.size();
+      collect_pages(units[k].node, units[k].depth, parts[0], s);
+      stamp_part_pages(parts[0], from, static_cast<int>(from) + 1, base + 2 * static_cast<int>(from), xref, s,
+                       fixed_res);
+    }
   } else {
-    parts[0].roots.push_back(tree);
+    collect_pages(tree, 0, parts[0], s);
+    stamp_part_pages(parts[0], 0, 1, base, xref, s, fixed_res);
   }
-  // Joins the helper however this function is left.
-  struct Joiner {
-    std::thread& t;
-    ~Joiner() {
-      if (t.joinable()) t.join();
-    }
-  } joiner{helper};
-  try {
-    for (auto& node : parts[0].roots) collect_pages(node, split ? 1 : 0, parts[0], s);
-  } catch (...) {
-    if (split) first_count.set_exception(std::current_exception());  // the helper stops too
-    throw;
+  size_t total = parts[0].pages.size();
+  if (split) {
+    total += static_cast<size_t>(second_count.get_future().get());  // throws what the task threw before
+    // The task is done with its nodes once it has counted.
+    for (auto& og : parts[1].nodes)
+      if (!opened.count(og) && parts[0].nodes.count(og)) throw FullRewrite{"several pages share one page object"};
   }
-  if (split) first_count.set_value(static_cast<int>(parts[0].pages.size()));
-  stamp_part_pages(parts[0], xref, s, fixed_res);
-  if (helper.joinable()) helper.join();
-  if (helper_error) std::rethrow_exception(helper_error);
-
-  size_t total = parts[0].pages.size() + parts[1].pages.size();
   check_page_count(total, s);
-  if (count.getIntValue() != static_cast<long long>(total))
-    throw FullRewrite{"the page tree's /Count does not match its pages"};
-  for (auto& og : parts[1].nodes)
-    if (og != tree.getObjGen() && parts[0].nodes.count(og)) throw FullRewrite{"several pages share one page object"};
-  for (auto& part : parts)
-    if (part.pdf && part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
+  if (declared != static_cast<long long>(total)) throw FullRewrite{"the page tree's /Count does not match its pages"};
   res.pages = static_cast<int>(total);
+  res.threads = split ? 2 : 1;
 
-  // The parts' objects, in page order, then the stamps: the original page as
-  // the form, then the text over it. Asked for last, so that the work above
-  // overlaps whatever the text waits for (the document digest the signature
-  // covers).
+  // The stamps: the original page as the form, then the text over it. Page 1's
+  // text is asked for last, so that the work above overlaps whatever it waits
+  // for (the document digest the signature covers); then each thread writes
+  // its own part's stamps.
+  const std::string first_text = text_for_page(1, res.pages);
+  if (split) pages_ready.set_value(res.pages);
   PageStamp stamper(s, res);
-  for (auto& part : parts) {
-    long long shift = w.offset();
-    for (auto& e : part.entries) w.entries().push_back({e.num, e.gen, e.off + shift});
-    upd.splice(std::move(part.buf));
-    next = std::max(next, part.next);
-  }
-  for (auto& part : parts)
-    for (auto& st : part.stamps) {
-      const std::string& content = stamper.content(text_for_page(st.page, res.pages), st.geometry, st.page);
-      w.stream(st.content_num, "<<", content.data(), content.size());
-    }
+  write_stamps(parts[0], stamper, text_for_page, res.pages, first_text);
+  if (split) second->finish();
+  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
 
+  // The parts' objects: the pages in document order, then the stamps likewise.
+  auto add = [&](ChunkedBuffer& buf, const std::vector<ObjWriter::Entry>& entries) {
+    long long shift = w.offset();
+    for (auto& e : entries) {
+      w.entries().push_back({e.num, e.gen, e.off + shift});
+      next = std::max(next, e.num + 1);
+    }
+    upd.splice(std::move(buf));
+  };
+  for (auto& part : parts) add(part.buf, part.entries);
+  for (auto& part : parts) add(part.stamp_buf, part.stamp_entries);
   // The cross-reference section, of the same kind as the input's last one.
   std::string tail = " /Root " + root.unparse();
   auto info = trailer.getKey("/Info");
@@ -929,20 +1146,28 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
   InputFile f(in);
   std::string why = "incremental update not allowed by the caller";
   if (opt.allow_incremental) {
+    // A file that may be split gets its second parse begun first, to overlap this one.
+    std::unique_ptr<SecondParse> second;
+    if (!s.hide_titles && f.size() >= kSecondParseBytes) {
+      try {
+        second = std::make_unique<SecondParse>(f, s, opt.prefault_heap);
+      } catch (const std::system_error&) {
+        // No thread to be had: the document is stamped on this one.
+      }
+    }
     auto parsed = std::make_unique<QPDF>();
     QPDF& pdf = *parsed;
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      std::unique_ptr<QPDF> helper_parse;
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.prefault_heap, helper_parse, update);
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt, second.get(), update);
       if (opt.update)
         *opt.update = std::move(update);
       else
         write_output(out, f, update);
       // Reachable from a global, so leak checkers do not count it as lost.
       static QPDF* kept[2] = {nullptr, nullptr};
-      if (opt.keep_parsed_document && !kept[0]) kept[0] = parsed.release(), kept[1] = helper_parse.release();
+      if (opt.keep_parsed_document && !kept[0]) kept[0] = parsed.release(), kept[1] = second ? second->release() : nullptr;
       return r;
     } catch (const FullRewrite& fr) {
       why = fr.why;

@@ -18,6 +18,7 @@ struct StampResult {
   std::vector<std::string> warnings;  // qpdf warnings accepted (RepairDamagedPDF Yes)
   bool incremental = false;  // output = the input's bytes unchanged + an appended update
   std::string full_rewrite_reason;  // why the whole file was rewritten (empty if incremental)
+  int threads = 1;  // how many threads read and stamped the pages
 };
 
 // StampOptions - how stamp_pdf() may write its output.
@@ -45,7 +46,11 @@ int count_pdf_pages(const std::string& path, bool repair_damaged);
 // (UTF-8, '\n' separates lines) as `s` says, and write the result to `out`.
 // Ordinary files get an incremental update (input bytes kept, new page objects
 // appended); repaired, encrypted or unusual files and hidden titles get a full
-// rewrite. Throws Error (nothing usable written) on any failure.
+// rewrite. text_for_page is asked for page 1 first, on the calling thread;
+// after that call has returned, the other pages' texts may be asked for on two
+// threads at once (a long document's stamps are written on both), and any page's
+// again after a failed attempt at the incremental update.
+// Throws Error (nothing usable written) on any failure.
 StampResult stamp_pdf(const std::string& in, const std::string& out, const QueueSettings& s,
                       const std::function<std::string(int page, int pages)>& text_for_page,
                       const StampOptions& opt = {});

@@ -561,6 +561,7 @@ TEST(StampIncremental, ALargeTreeIsStampedInTwoPartsInPageOrder) {
   auto r = stamp_with(in, out, {});
   ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
   EXPECT_EQ(r.pages, 301);
+  EXPECT_EQ(r.threads, 2);
   EXPECT_TRUE(begins_with_input(in, out));
   EXPECT_TRUE(qpdf_check_ok(out));
   check_page_order(out, 301);
@@ -602,6 +603,106 @@ TEST(StampIncremental, AnErrorInTheSecondPartNamesTheDocumentPage) {
     FAIL() << "a page without a valid MediaBox was stamped";
   } catch (const pg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("page 290 "), std::string::npos) << e.what();
+  }
+}
+
+TEST(StampIncremental, AFlatTreeIsTakenPageByPageFromBothEndsAndTheOutputNeverVaries) {
+  // 700 pages straight under the root: the two threads take them one at a
+  // time, from the front and from the back, and meet wherever their speeds
+  // have them meet. The pages come out in order, each numbered in its stamp,
+  // and the update is the same bytes run after run.
+  TreeDoc t;
+  for (int i = 0; i < 700; i++) t.page(2);
+  TempDir d;
+  std::string in = d / "flat.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, t.pdf());
+  std::string first;
+  for (int run = 0; run < 5; run++) {
+    pg::ChunkedBuffer update;
+    pg::StampOptions opt;
+    opt.update = &update;
+    auto r = stamp_with(in, out, {}, opt);
+    ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+    EXPECT_EQ(r.pages, 700);
+    EXPECT_EQ(r.threads, 2);
+    if (run == 0) first = update.str();
+    ASSERT_TRUE(update.str() == first) << "run " << run << " wrote another update";
+  }
+  pgtest::write_text(out, pgtest::slurp(in) + first);
+  EXPECT_TRUE(qpdf_check_ok(out));
+  check_page_order(out, 700);
+}
+
+TEST(StampIncremental, ATreeUnderOneNodeIsOpenedUntilItCanBeShared) {
+  // The root's only kid is a node whose only kid is a node of 40 pages and
+  // 10 nodes of 30 pages: the threads share it once it is opened two levels
+  // down. A tree of fewer than 256 pages is stamped on one thread.
+  TreeDoc t;
+  int top = t.node(2), mid = t.node(top);
+  for (int i = 0; i < 40; i++) t.page(mid);
+  for (int n = 0; n < 10; n++) {
+    int leafs = t.node(mid);
+    for (int i = 0; i < 30; i++) t.page(leafs);
+  }
+  TempDir d;
+  std::string in = d / "deep.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, t.pdf());
+  auto r = stamp_with(in, out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  EXPECT_EQ(r.pages, 340);
+  EXPECT_EQ(r.threads, 2);
+  EXPECT_TRUE(qpdf_check_ok(out));
+  check_page_order(out, 340);
+
+  TreeDoc small;
+  for (int i = 0; i < 255; i++) small.page(2);
+  pgtest::write_text(d / "small.pdf", small.pdf());
+  r = stamp_with(d / "small.pdf", out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  EXPECT_EQ(r.threads, 1);
+  check_page_order(out, 255);
+}
+
+TEST(StampIncremental, ANodeListedTwiceInALargeTreeIsRewrittenWhole) {
+  // The root lists the same node of 150 pages twice (and counts 300 pages):
+  // opening the tree to share it finds the node a second time, and the full
+  // rewrite (qpdf) refuses the loop: nothing is stamped twice or printed.
+  TreeDoc t;
+  int a = t.node(2);
+  for (int i = 0; i < 150; i++) t.page(a);
+  t.kids[2] += std::to_string(a) + " 0 R ";
+  t.counts[2] += 150;
+  TempDir d;
+  std::string in = d / "twice.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, t.pdf());
+  pg::QueueSettings s;
+  s.repair_damaged = true;
+  try {
+    stamp_with(in, out, s);
+    FAIL() << "a node listed twice was stamped";
+  } catch (const pg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Loop detected"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StampIncremental, AWrongCountInALargeTreeIsRewrittenWhole) {
+  // The second thread numbers its pages down from the root's /Count: a /Count
+  // too high or too low must not leave pages misnumbered or objects reused.
+  for (int delta : {+40, -40, -200}) {
+    TreeDoc t;
+    int a = t.node(2), b = t.node(2);
+    for (int i = 0; i < 150; i++) t.page(a);
+    for (int i = 0; i < 150; i++) t.page(b);
+    t.counts[2] += delta;
+    TempDir d;
+    std::string in = d / "count.pdf", out = d / "out.pdf";
+    pgtest::write_text(in, t.pdf());
+    pg::QueueSettings s;
+    s.repair_damaged = true;  // qpdf warns about the count in the full rewrite
+    auto r = stamp_with(in, out, s);
+    EXPECT_FALSE(r.incremental) << "delta " << delta;
+    EXPECT_NE(r.full_rewrite_reason.find("/Count does not match"), std::string::npos) << r.full_rewrite_reason;
+    EXPECT_EQ(r.pages, 300) << "delta " << delta;
   }
 }
 

@@ -80,6 +80,30 @@ TEST(Watermark, StampsSignsAndAuditsBeforeOutput) {
   EXPECT_NE(r.err.find("INFO: printguard: stamped 3 page(s); signature " + rows[0].code), std::string::npos);
 }
 
+TEST(Watermark, EveryPageOfALongDocumentShowsItsOwnNumberAndTheOneCode) {
+  // 1000 pages: stamped on two threads, each asking for its pages' texts; the
+  // template uses ${page} twice. Every page shows its own number (both times),
+  // the page count, and the code the audit log recorded.
+  TempDir d;
+  auto conf = pgtest::make_site(d, "Template \"P${page} of ${pages} [${page}] ${user} Sig ${code}\"\n");
+  auto r = pgtest::run_filter(conf, "q1", kArgs, pdf("pages-1000.pdf"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  pgtest::write_text(d / "out.pdf", r.out);
+  pg::AuditStore a(d / "audit.db", false);
+  pg::AuditQuery stamps;
+  stamps.event = "stamp";
+  auto rows = a.query(stamps);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].pages, 1000);
+  auto pages = pgtest::pdftotext_pages(d / "out.pdf");
+  ASSERT_EQ(pages.size(), 1000u);
+  for (size_t i = 0; i < pages.size(); i++) {
+    std::string n = std::to_string(i + 1);
+    ASSERT_NE(pages[i].find("P" + n + " of 1000 [" + n + "] alice Sig " + rows[0].code), std::string::npos)
+        << "page " << n << ": " << pages[i];
+  }
+}
+
 TEST(Watermark, NonSeekableStdinIsSpooled) {
   TempDir d;
   auto conf = pgtest::make_site(d);
