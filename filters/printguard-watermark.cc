@@ -5,12 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "util.h"
 #include "watermark.h"
 
 // main() - CUPS filter entry point: job user title copies options [file].
 int main(int argc, char** argv) {
-  pg::heap_in_huge_pages(256u << 20);  // large documents: a third less time (bench/)
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stderr, nullptr, _IONBF, 0);
   std::vector<std::string> args(argv, argv + argc);

@@ -603,17 +603,6 @@ std::vector<std::pair<size_t, size_t>> subsections(std::vector<ObjWriter::Entry>
   return runs;
 }
 
-// heap_for_pages() - about the heap qpdf's objects take while the pages of the
-// document whose catalog is root are stamped: 4 KB per page of /Count (the bench
-// inputs take 5 to 6 KB), believing /Count only as far as the file size (a page
-// object takes at least 16 bytes) and MaxPages allow.
-size_t heap_for_pages(QPDFObjectHandle root, long long file_size, const QueueSettings& s) {
-  auto count = root.getKey("/Pages").getKey("/Count");
-  if (!count.isInteger() || count.getIntValue() <= 0) return 0;
-  long long pages = std::min({count.getIntValue(), file_size / 16, s.max_pages});
-  return static_cast<size_t>(std::max(pages, 0LL)) * 4096;
-}
-
 // PendingStamp - a page whose stamp content stream is still to be written.
 struct PendingStamp {
   int page, content_num;
@@ -809,11 +798,10 @@ constexpr long long kSecondParseBytes = 16 << 10;
 class SecondParse {
  public:
   // Start the thread; throws std::system_error if none is to be had.
-  SecondParse(const InputFile& f, const QueueSettings& s, bool huge_arena) {
+  SecondParse(const InputFile& f, const QueueSettings& s) {
     auto tasks = task_.get_future();
-    thread_ = std::thread([this, &f, &s, huge_arena, tasks = std::move(tasks)]() mutable {
+    thread_ = std::thread([this, &f, &s, tasks = std::move(tasks)]() mutable {
       try {
-        if (huge_arena) thread_arena_in_huge_pages();  // the caller's heap is in huge pages: this one too
         open_pdf(*pdf_, f, s.repair_damaged);
       } catch (...) {
         parse_error_ = std::current_exception();
@@ -888,8 +876,8 @@ void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::s
 // second parse is at hand: its thread takes pages from the end of the tree.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
-                              const std::function<std::string(int, int)>& text_for_page, const StampOptions& opt,
-                              SecondParse* second, ChunkedBuffer& upd) {
+                              const std::function<std::string(int, int)>& text_for_page, SecondParse* second,
+                              ChunkedBuffer& upd) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -941,12 +929,6 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   }
   const int base = next;  // the new objects of the pages are numbered from here, two a page
 
-  // qpdf is about to make objects for every page: have their memory faulted in
-  // on another core meanwhile (each thread's heap for its part).
-  std::unique_ptr<HeapPrefault> prefault;
-  size_t heap_per_part = opt.prefault_heap ? heap_for_pages(root, f.size(), s) / (split ? 2 : 1) : 0;
-  if (heap_per_part) prefault = std::make_unique<HeapPrefault>(heap_per_part);
-
   // Split, the tree's units are taken one at a time, from the front by this
   // thread and from the back by the second parse's, until the two meet. Each
   // numbers its pages as it goes: this one from 1, the other down from /Count
@@ -994,8 +976,6 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
     second->run([&, unit_ids](SecondParse& sp) {
       bool counted = false;
       try {
-        std::unique_ptr<HeapPrefault> own_prefault;
-        if (heap_per_part) own_prefault = std::make_unique<HeapPrefault>(heap_per_part);
         PagePart& part = parts[1];
         part.pdf = &sp.pdf();
         if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
@@ -1150,7 +1130,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     std::unique_ptr<SecondParse> second;
     if (!s.hide_titles && f.size() >= kSecondParseBytes) {
       try {
-        second = std::make_unique<SecondParse>(f, s, opt.prefault_heap);
+        second = std::make_unique<SecondParse>(f, s);
       } catch (const std::system_error&) {
         // No thread to be had: the document is stamped on this one.
       }
@@ -1160,7 +1140,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt, second.get(), update);
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, second.get(), update);
       if (opt.update)
         *opt.update = std::move(update);
       else

@@ -32,11 +32,6 @@ struct StampOptions {
   // instead of freeing its objects one by one, which costs more than stamping
   // a short document. At most one document is kept per process.
   bool keep_parsed_document = false;
-  // For a program whose heap is in huge pages (heap_in_huge_pages()): while
-  // the page tree is read, a helper thread faults in the heap it is about to
-  // need (HeapPrefault): on a virtual machine that hands free memory back to
-  // its host, a quarter less time for a 10 000-page document (README).
-  bool prefault_heap = false;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

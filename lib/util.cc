@@ -1,8 +1,6 @@
 // util.cc - small shared helpers for printguard.
 #include "util.h"
 
-#include <malloc.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -349,92 +347,5 @@ bool ChunkedBuffer::write_to(int fd) const {
   return true;
 }
 
-// kHugePage - the size of an x86-64 transparent huge page.
-constexpr uintptr_t kHugePage = 2u << 20;
-
-// kArena - the size (and alignment) of a glibc (64-bit) thread arena's mapping.
-constexpr uintptr_t kArena = 64u << 20;
-
-// own_arena_at() - the address of a block the calling thread's malloc hands out
-// now, if it comes from an arena of the thread's own (not the brk heap); else 0.
-static uintptr_t own_arena_at() {
-  void* probe = malloc(64);
-  uintptr_t at = reinterpret_cast<uintptr_t>(probe);
-  free(probe);
-  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (!probe || (at < brk && brk - at < kArena * 64)) return 0;
-  return at;
-}
-
-HeapPrefault::HeapPrefault(size_t bytes) {
-#ifdef MADV_POPULATE_WRITE
-  if (bytes == 0) return;
-  uintptr_t top, end;
-  if (uintptr_t at = own_arena_at()) {
-    // A thread arena: its mapping is writable to its end when M_TOP_PAD is at
-    // least its size (heap_in_huge_pages()); if not, the advice fails, harmlessly.
-    top = at;
-    end = (at & ~(kArena - 1)) + kArena;
-  } else {
-    struct mallinfo2 mi = mallinfo2();
-    end = reinterpret_cast<uintptr_t>(sbrk(0));
-    if (mi.keepcost > end) return;
-    top = end - mi.keepcost;  // the top chunk: heap not handed out yet
-  }
-  // Whole huge pages only, the last one ending within `bytes`: a partial one
-  // would be faulted in whole, past what was asked for.
-  // (The one holding `top` is in use already.)
-  uintptr_t from = (top + kHugePage - 1) & ~(kHugePage - 1), to = std::min(end, top + bytes) & ~(kHugePage - 1);
-  if (to <= from) return;
-  try {
-    thread_ = std::thread([this, from, to] {
-      for (uintptr_t p = from; p < to && !stop_.load(std::memory_order_relaxed); p += kHugePage)
-        if (madvise(reinterpret_cast<void*>(p), kHugePage, MADV_POPULATE_WRITE) != 0) break;
-    });
-  } catch (const std::system_error&) {
-    // No thread to be had: the heap is faulted in as it is used, as without.
-  }
-#else
-  (void)bytes;
-#endif
-}
-
-HeapPrefault::~HeapPrefault() {
-  stop_ = true;
-  wait();
-}
-
-void HeapPrefault::wait() {
-  if (thread_.joinable()) thread_.join();
-}
-
-size_t thread_arena_in_huge_pages() {
-  // glibc (64-bit) keeps a thread's arena in a mapping of HEAP_MAX_SIZE, 64 MB,
-  // aligned to its size; the main heap is the brk heap, advised by
-  // heap_in_huge_pages() instead.
-  uintptr_t at = own_arena_at();
-  if (!at) return 0;  // the brk heap, or no arena of its own
-  if (madvise(reinterpret_cast<void*>(at & ~(kArena - 1)), kArena, MADV_HUGEPAGE) != 0) return 0;
-  return kArena;
-}
-
-size_t heap_in_huge_pages(size_t reserve) {
-  mallopt(M_TOP_PAD, static_cast<int>(reserve));         // the heap grows in one step...
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * reserve));  // ...and is not shrunk piecemeal
-  uintptr_t start = reinterpret_cast<uintptr_t>(sbrk(0)), end = start;
-  // Blocks below the mmap threshold (128 KB) come from the heap: take some
-  // (at most 8 MB) until the heap has grown, once, by the reserve, then give
-  // them back.
-  void* taken[70] = {};
-  for (int i = 0; i < 70 && end == start; i++) {
-    taken[i] = malloc(120u << 10);
-    end = reinterpret_cast<uintptr_t>(sbrk(0));
-  }
-  for (void* p : taken) free(p);
-  end = reinterpret_cast<uintptr_t>(sbrk(0));
-  uintptr_t from = (start + kHugePage - 1) & ~(kHugePage - 1);
-  if (end <= from || madvise(reinterpret_cast<void*>(from), end - from, MADV_HUGEPAGE) != 0) return 0;
-  return end - from;
-}
 
 }  // namespace pg

@@ -1,12 +1,10 @@
 // util.h - small shared helpers for printguard: errors, strings, files, hex.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace pg {
@@ -111,42 +109,5 @@ class ChunkedBuffer {
   size_t size_ = 0;
 };
 
-// HeapPrefault - while it lives, a helper thread faults in the next `bytes` of
-// the calling thread's malloc heap (the brk heap, or the thread's own arena),
-// above what is handed out, 2 MB at a time, so that the page faults of a
-// thread about to allocate that much run on another core. Uses
-// MADV_POPULATE_WRITE, which fills no byte (it only maps zeroed pages where
-// none are mapped yet), so it cannot race with the heap's owner. Advice only:
-// where the kernel lacks it, nothing happens. The destructor stops the helper
-// where it is and joins it.
-class HeapPrefault {
- public:
-  explicit HeapPrefault(size_t bytes);
-  ~HeapPrefault();
-  // wait() - until the helper has faulted in all it was asked to.
-  void wait();
-  HeapPrefault(const HeapPrefault&) = delete;
-  HeapPrefault& operator=(const HeapPrefault&) = delete;
-
- private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// heap_in_huge_pages() - ask the kernel to back the malloc heap with 2 MB pages
-// (transparent huge pages, "madvise" mode), reserving `reserve` bytes of
-// address space for it; returns the bytes advised (0: nothing changed). For a
-// program that allocates a lot at once (the filter: qpdf makes an object for
-// every PDF object it reads, and one page fault per 4 KB of heap costs more
-// than the parsing). What GLIBC_TUNABLES=glibc.malloc.hugetlb=1 does, which
-// only the environment at exec can ask for. Advice only: memory is used only
-// as the heap is; where huge pages are off nothing changes.
-size_t heap_in_huge_pages(size_t reserve);
-
-// thread_arena_in_huge_pages() - heap_in_huge_pages() for the malloc arena of
-// the calling thread, when it has one of its own (glibc gives most threads
-// one): a helper thread that builds as many objects as the main one does.
-// Returns the bytes advised (0: nothing changed). Advice only.
-size_t thread_arena_in_huge_pages();
 
 }  // namespace pg

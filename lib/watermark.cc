@@ -258,7 +258,6 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     StampOptions opt;
     opt.update = &update;
     opt.keep_parsed_document = true;  // the filter exits when the output is written
-    opt.prefault_heap = true;         // its main() put the heap in huge pages
     StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
     if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {

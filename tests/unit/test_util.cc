@@ -1,7 +1,5 @@
 // test_util.cc - unit tests for lib/util.
 #include <gtest/gtest.h>
-#include <malloc.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -13,7 +11,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <thread>
 
 #include "util.h"
 
@@ -80,53 +77,6 @@ TEST(Util, Hex) {
   EXPECT_EQ(pg::hex(v), "00ff10");
   EXPECT_FALSE(pg::unhex("0g", v));
   EXPECT_FALSE(pg::unhex("abc", v));
-}
-
-// advised_huge() - whether the mapping holding address `at` carries the "hg"
-// (MADV_HUGEPAGE) flag in /proc/self/smaps.
-static bool advised_huge(uintptr_t at) {
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_it = false;
-  while (std::getline(smaps, line)) {
-    unsigned long lo = 0, hi = 0;
-    if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' '))
-      in_it = lo <= at && at < hi;
-    else if (in_it && line.compare(0, 8, "VmFlags:") == 0)
-      return line.find(" hg") != std::string::npos;
-  }
-  return false;
-}
-
-TEST(Util, HeapInHugePagesAdvisesTheHeap) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap";
-#else
-  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string mode((std::istreambuf_iterator<char>(thp)), std::istreambuf_iterator<char>());
-  if (mode.empty() || mode.find("[never]") != std::string::npos) GTEST_SKIP() << "no transparent huge pages here";
-  size_t n = pg::heap_in_huge_pages(64u << 20);
-  ASSERT_GE(n, 32u << 20) << "the heap did not grow by the reserve";
-  // The heap's mapping now carries the "hg" (MADV_HUGEPAGE) flag.
-  EXPECT_TRUE(advised_huge(reinterpret_cast<uintptr_t>(sbrk(0)) - 1)) << "no MADV_HUGEPAGE on the heap's last mapping";
-#endif
-}
-
-TEST(Util, ThreadArenaInHugePagesAdvisesTheThreadsArenaOnly) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's allocator has no glibc arenas";
-#else
-  EXPECT_EQ(pg::thread_arena_in_huge_pages(), 0u) << "the main thread's heap is the brk heap";
-  size_t advised = 0;
-  bool block_advised = false;
-  std::thread([&] {
-    advised = pg::thread_arena_in_huge_pages();
-    std::unique_ptr<char[]> block(new char[4096]);
-    block_advised = advised_huge(reinterpret_cast<uintptr_t>(block.get()));
-  }).join();
-  EXPECT_EQ(advised, 64u << 20);
-  EXPECT_TRUE(block_advised) << "a block the thread allocated is not in an advised mapping";
-#endif
 }
 
 TEST(Util, ChunkedBufferKeepsWhatItHoldsInPlace) {
@@ -200,61 +150,6 @@ TEST(Util, ChunkedBufferAppendRangeCopiesBytesAcrossPieces) {
     EXPECT_EQ(out.str(), "<" + all.substr(from, to - from)) << from << ".." << to;
     EXPECT_EQ(out.size(), 1 + to - from);
   }
-}
-
-// resident_pages() - how many of the 4 KB pages in [lo, hi) are in memory.
-static size_t resident_pages(uintptr_t lo, uintptr_t hi) {
-  std::vector<unsigned char> v((hi - lo) / 4096);
-  if (mincore(reinterpret_cast<void*>(lo), hi - lo, v.data()) != 0) return SIZE_MAX;
-  size_t n = 0;
-  for (auto c : v) n += c & 1;
-  return n;
-}
-
-TEST(Util, HeapPrefaultMapsTheHeapAboveWhatIsInUse) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's allocator does not use the brk heap";
-#else
-  void* probe = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(probe, MAP_FAILED);
-  bool supported = madvise(probe, 4096, MADV_POPULATE_WRITE) == 0;
-  munmap(probe, 4096);
-  if (!supported) GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux < 5.14)";
-  // A heap whose top chunk (not handed out yet) is at least 40 MB, fresh: what
-  // earlier tests freed is given back first.
-  malloc_trim(0);
-  mallopt(M_TOP_PAD, 48 << 20);
-  std::vector<void*> grow;  // blocks taken until the heap grows (once, by the pad)
-  for (void* before = sbrk(0); grow.size() < 1000 && sbrk(0) == before;) grow.push_back(malloc(100 << 10));
-  const uintptr_t mb = 1 << 20;
-  uintptr_t brk = reinterpret_cast<uintptr_t>(sbrk(0)), top = brk - mallinfo2().keepcost;
-  ASSERT_GE(brk - top, 40 * mb);
-  // Its last 16 MB (before a margin), in whole 2 MB pages, have never been touched.
-  uintptr_t hi = (brk & ~(2 * mb - 1)) - 2 * mb, lo = hi - 16 * mb;
-  ASSERT_EQ(resident_pages(lo, hi), 0u) << "the end of a fresh top chunk is already in memory";
-  // Less than one whole huge page above the one in use: nothing is touched
-  // (a partial huge page would be faulted in whole).
-  uintptr_t next = (top + 2 * mb - 1) & ~(2 * mb - 1);
-  ASSERT_EQ(resident_pages(next, next + 2 * mb), 0u);
-  pg::HeapPrefault(next - top + mb).wait();
-  EXPECT_EQ(resident_pages(next, next + 2 * mb), 0u) << "a partial huge page was faulted in";
-  // Blocks handed out while the helper runs keep what is written in them.
-  std::vector<std::unique_ptr<char[]>> blocks;
-  {
-    pg::HeapPrefault prefault(hi - top);
-    for (int i = 0; i < 1000; i++) {
-      blocks.emplace_back(new char[8192]);
-      memset(blocks.back().get(), i & 0xff, 8192);
-    }
-    prefault.wait();
-  }
-  EXPECT_EQ(resident_pages(lo, hi), (hi - lo) / 4096) << "the heap above what is in use was not faulted in";
-  for (int i = 0; i < 1000; i++)
-    for (int k = 0; k < 8192; k += 511) ASSERT_EQ(blocks[i][k], static_cast<char>(i & 0xff)) << "block " << i;
-  // Nothing above `bytes` is touched.
-  EXPECT_EQ(resident_pages(hi, brk & ~(4095UL)), 0u);
-  for (void* p : grow) free(p);
-#endif
 }
 
 TEST(Util, FormatNumberMatchesToCharsFixed4) {
