@@ -589,9 +589,32 @@ class ObjWriter {
   std::vector<Entry> offsets_;
 };
 
+// put_digits() - v in decimal, zero-padded to exactly width digits, at p
+// (the caller keeps v below 10^width).
+void put_digits(char* p, int width, unsigned long long v) {
+  for (int i = width - 1; i >= 0; i--, v /= 10) p[i] = static_cast<char>('0' + v % 10);
+}
+
 // subsections() - sorted entries grouped into runs of consecutive object numbers.
 std::vector<std::pair<size_t, size_t>> subsections(std::vector<ObjWriter::Entry>& e) {
-  std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.num < b.num; });
+  int lowest = 0, highest = 0;
+  for (auto& x : e) lowest = std::min(lowest, x.num), highest = std::max(highest, x.num);
+  if (lowest >= 0 && static_cast<size_t>(highest) < 4 * e.size() + 1024) {
+    // Numbers this dense (the usual case): each entry goes to its number's place.
+    std::vector<int> at(static_cast<size_t>(highest) + 1, -1);
+    for (size_t i = 0; i < e.size(); i++) {
+      int& slot = at[static_cast<size_t>(e[i].num)];
+      if (slot >= 0) throw FullRewrite{"an object would be written twice"};
+      slot = static_cast<int>(i);
+    }
+    std::vector<ObjWriter::Entry> sorted;
+    sorted.reserve(e.size());
+    for (int i : at)
+      if (i >= 0) sorted.push_back(e[static_cast<size_t>(i)]);
+    e = std::move(sorted);
+  } else {
+    std::sort(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.num < b.num; });
+  }
   std::vector<std::pair<size_t, size_t>> runs;  // [first index, count]
   for (size_t i = 0; i < e.size(); i++) {
     if (i > 0 && e[i].num == e[i - 1].num) throw FullRewrite{"an object would be written twice"};
@@ -1058,13 +1081,19 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
     auto& e = w.entries();
     auto runs = subsections(e);
     upd += "xref\n";
-    char line[32];
     for (auto& [first, n] : runs) {
       upd += std::to_string(e[first].num) + " " + std::to_string(n) + "\n";
-      for (size_t k = first; k < first + n; k++) {
-        snprintf(line, sizeof line, "%010lld %05d n\r\n", e[k].off, e[k].gen);
-        upd += line;
+      // n entries of 20 bytes: "oooooooooo ggggg n\r\n" (offset, generation)
+      std::string lines(20 * n, ' ');
+      for (size_t k = 0; k < n; k++) {
+        char* line = &lines[20 * k];
+        if (e[first + k].off > 9999999999LL || e[first + k].gen < 0 || e[first + k].gen > 99999)
+          throw FullRewrite{"an offset or generation does not fit a cross-reference table"};
+        put_digits(line, 10, static_cast<unsigned long long>(e[first + k].off));
+        put_digits(line + 11, 5, static_cast<unsigned long long>(e[first + k].gen));
+        memcpy(line + 17, "n\r\n", 3);
       }
+      upd += lines;
     }
     upd += "trailer\n<< /Size " + std::to_string(next) + tail + " >>\n";
   } else {

@@ -443,6 +443,44 @@ TEST(StampIncremental, XrefStreamInputGetsAnXrefStreamUpdate) {
   EXPECT_NE(tail2.find("/Prev "), std::string::npos);
 }
 
+TEST(StampIncremental, AFileWithSparseObjectNumbersGetsAValidXrefSection) {
+  // The page and its content are objects 90000 and 90001, the rest 1 to 3:
+  // the update's new objects are numbered from 90002, and its xref section
+  // (too sparse to be laid out by number) has one subsection for the page and
+  // one for them.
+  std::string c = "BT /F1 12 Tf 72 700 Td (Hello sparse) Tj ET";
+  std::vector<std::pair<int, std::string>> objs = {
+      {1, "<< /Type /Catalog /Pages 2 0 R >>"},
+      {2, "<< /Type /Pages /Kids [90000 0 R] /Count 1 >>"},
+      {3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"},
+      {90000, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+              "/Contents 90001 0 R >>"},
+      {90001, "<< /Length " + std::to_string(c.size()) + " >>\nstream\n" + c + "\nendstream"}};
+  std::string pdf = "%PDF-1.4\n";
+  std::vector<size_t> off;
+  for (auto& [n, body] : objs) {
+    off.push_back(pdf.size());
+    pdf += std::to_string(n) + " 0 obj\n" + body + "\nendobj\n";
+  }
+  size_t x = pdf.size();
+  char line[32];
+  pdf += "xref\n0 4\n0000000000 65535 f \n";
+  for (int k = 0; k < 3; k++) snprintf(line, sizeof line, "%010zu 00000 n \n", off[k]), pdf += line;
+  pdf += "90000 2\n";
+  for (int k = 3; k < 5; k++) snprintf(line, sizeof line, "%010zu 00000 n \n", off[k]), pdf += line;
+  pdf += "trailer\n<< /Size 90002 /Root 1 0 R >>\nstartxref\n" + std::to_string(x) + "\n%%EOF\n";
+  TempDir d;
+  std::string in = d / "sparse.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, pdf);
+  auto r = stamp_with(in, out, {});
+  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+  std::string update = pgtest::slurp(out).substr(pdf.size());
+  EXPECT_NE(update.find("xref\n90000 1\n"), std::string::npos) << update;  // the page
+  EXPECT_NE(update.find("\n90002 4\n"), std::string::npos) << update;      // font, gs, form, stamp
+  EXPECT_TRUE(qpdf_check_ok(out));
+  check_all_pages(out, 1);
+}
+
 TEST(StampIncremental, UpdateBytesAreHandedToTheCaller) {
   TempDir d;
   std::string in = pgtest::pdfgen_dir() + "/simple.pdf", out = d / "never.pdf";
