@@ -980,12 +980,17 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         return static_cast<int>(from_front ? front : back - 1);
     }
   };
+  // Joins the task however this function is left; on a failure here, the task
+  // is given no more units.
   struct Joiner {
     SecondParse* p = nullptr;
+    std::atomic<uint64_t>& untaken;
     ~Joiner() {
-      if (p) p->join();
+      if (!p) return;
+      untaken.store(0, std::memory_order_relaxed);
+      p->join();
     }
-  } joiner;
+  } joiner{nullptr, untaken};
   std::promise<int> pages_ready;
   if (split) {
     std::vector<QPDFObjGen> unit_ids;  // for the other parse
@@ -1019,6 +1024,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         write_stamps(part, stamper, text_for_page, pages, "");
         if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
       } catch (...) {
+        untaken.store(0, std::memory_order_relaxed);  // this thread takes no more units either
         if (!counted) second_count.set_exception(std::current_exception());
         throw;
       }
