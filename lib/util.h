@@ -109,5 +109,4 @@ class ChunkedBuffer {
   size_t size_ = 0;
 };
 
-
 }  // namespace pg
