@@ -980,6 +980,18 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         return static_cast<int>(from_front ? front : back - 1);
     }
   };
+  // take_unit() - collect and stamp the pages of unit k (its node read from
+  // part's parse) into part, numbered from the front (after part's pages so far)
+  // or from the back (before them, down from /Count).
+  auto take_unit = [&](PagePart& part, QPDFObjectHandle node, int k, bool from_back) {
+    size_t from = part.pages.size(), bytes = part.buf.size(), entries = part.entries.size();
+    collect_pages(node, units[k].depth, part, s);
+    long long first = from_back ? declared - static_cast<long long>(part.pages.size()) + 1
+                                : static_cast<long long>(from) + 1;
+    if (first <= 0) throw FullRewrite{"the page tree's /Count does not match its pages"};
+    stamp_part_pages(part, from, static_cast<int>(first), base + 2 * static_cast<int>(first - 1), xref, s, fixed_res);
+    part.taken.push_back({k, bytes, part.buf.size(), entries, part.entries.size()});
+  };
   // Joins the task however this function is left; on a failure here, the task
   // is given no more units.
   struct Joiner {
@@ -1007,15 +1019,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         PagePart& part = parts[1];
         part.pdf = &sp.pdf();
         if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
-        for (int k; (k = claim(false)) >= 0;) {
-          size_t from = part.pages.size(), bytes = part.buf.size(), entries = part.entries.size();
-          collect_pages(part.pdf->getObject(unit_ids[k]), units[k].depth, part, s);
-          long long first = declared - static_cast<long long>(part.pages.size()) + 1;
-          if (first <= 0) throw FullRewrite{"the page tree's /Count does not match its pages"};
-          stamp_part_pages(part, from, static_cast<int>(first), base + 2 * static_cast<int>(first - 1), xref, s,
-                           fixed_res);
-          part.taken.push_back({k, bytes, part.buf.size(), entries, part.entries.size()});
-        }
+        for (int k; (k = claim(false)) >= 0;) take_unit(part, part.pdf->getObject(unit_ids[k]), k, true);
         in_unit_order(part);  // so that the output does not depend on where the threads met
         second_count.set_value(static_cast<int>(part.pages.size()));
         counted = true;
@@ -1030,12 +1034,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       }
     });
     joiner.p = second;
-    for (int k; (k = claim(true)) >= 0;) {
-      size_t from = parts[0].pages.size();
-      collect_pages(units[k].node, units[k].depth, parts[0], s);
-      stamp_part_pages(parts[0], from, static_cast<int>(from) + 1, base + 2 * static_cast<int>(from), xref, s,
-                       fixed_res);
-    }
+    for (int k; (k = claim(true)) >= 0;) take_unit(parts[0], units[k].node, k, false);
   } else {
     collect_pages(tree, 0, parts[0], s);
     stamp_part_pages(parts[0], 0, 1, base, xref, s, fixed_res);
