@@ -66,6 +66,16 @@ WinAnsiText encode_winansi(const std::string& utf8) {
   }();
   out.bytes.reserve(utf8.size());
   for (size_t i = 0; i < utf8.size();) {
+    // A run of characters WinAnsi codes as ASCII does is copied at once.
+    size_t run = i;
+    while (run < utf8.size() && static_cast<unsigned char>(utf8[run]) < 0x80 &&
+           ascii[static_cast<unsigned char>(utf8[run])] == utf8[run])
+      run++;
+    if (run > i) {
+      out.bytes.append(utf8, i, run - i);
+      i = run;
+      continue;
+    }
     unsigned char c = static_cast<unsigned char>(utf8[i]);
     if (c < 0x80 && ascii[c] >= 0) {
       out.bytes.push_back(static_cast<char>(ascii[c]));
@@ -86,20 +96,27 @@ WinAnsiText encode_winansi(const std::string& utf8) {
 }
 
 std::string pdf_literal(const std::string& bytes) {
-  std::string out = "(";
-  for (unsigned char c : bytes) {
+  std::string out;
+  out.reserve(bytes.size() + 2);
+  out += '(';
+  size_t plain = 0;  // where the run of bytes written as they are began
+  for (size_t i = 0; i < bytes.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\' && c != '(' && c != ')') continue;
+    out.append(bytes, plain, i - plain);
+    plain = i + 1;
     if (c == '\\' || c == '(' || c == ')') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c >= 0x20 && c < 0x7F) {
-      out.push_back(static_cast<char>(c));
+      out += '\\';
+      out += static_cast<char>(c);
     } else {
       char buf[8];
       snprintf(buf, sizeof buf, "\\%03o", c);
       out += buf;
     }
   }
-  return out + ")";
+  out.append(bytes, plain, bytes.size() - plain);
+  out += ')';
+  return out;
 }
 
 double helvetica_width(const std::string& bytes, double size) {

@@ -281,20 +281,40 @@ QPDFObjectHandle page_as_form(QPDF& pdf, QPDFPageObjectHelper& page, const Box& 
   return fx;
 }
 
-}  // namespace
+// StampFrame - a page's visible box as the reader sees it (upright, origin
+// lower left): its size, and the matrix from there to user space.
+struct StampFrame {
+  double W, H;
+  M to_user;
+};
 
-std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, const std::vector<std::string>& lines) {
+// stamp_frame() - the StampFrame of visible box `box` on a page of /Rotate `rotate`.
+StampFrame stamp_frame(const Box& box, int rotate) {
   rotate = ((rotate % 360) + 360) % 360;
   double bw = box.x1 - box.x0, bh = box.y1 - box.y0;
   bool swap = rotate == 90 || rotate == 270;
-  double W = swap ? bh : bw, H = swap ? bw : bh;
-  // Display space (upright as the page is shown, origin lower left) to user space.
-  M to_user{1, 0, 0, 1, box.x0, box.y0};
-  if (rotate == 90) to_user = {0, 1, -1, 0, box.x1, box.y0};
-  if (rotate == 180) to_user = {-1, 0, 0, -1, box.x1, box.y1};
-  if (rotate == 270) to_user = {0, -1, 1, 0, box.x0, box.y1};
+  StampFrame f{swap ? bh : bw, swap ? bw : bh, {1, 0, 0, 1, box.x0, box.y0}};
+  if (rotate == 90) f.to_user = {0, 1, -1, 0, box.x1, box.y0};
+  if (rotate == 180) f.to_user = {-1, 0, 0, -1, box.x1, box.y1};
+  if (rotate == 270) f.to_user = {0, -1, 1, 0, box.x0, box.y1};
+  return f;
+}
 
-  std::string c = "q\n" + cm(to_user) + " cm\n/PGgs gs\n" + format_number(s.gray) + " g\nBT\n";
+// append_stamp_head() - what the stamp's text objects are drawn in: display
+// space, the graphics state and the gray; opens the q and the BT.
+void append_stamp_head(std::string& c, const StampFrame& f, const QueueSettings& s) {
+  c += "q\n";
+  c += cm(f.to_user);
+  c += " cm\n/PGgs gs\n";
+  append_number(c, s.gray);
+  c += " g\nBT\n";
+}
+
+// append_stamp_lines() - each line set where the placement puts it, then the
+// ET and Q that close append_stamp_head()'s.
+void append_stamp_lines(std::string& c, const StampFrame& f, const QueueSettings& s,
+                        const std::vector<std::string>& lines) {
+  const double W = f.W, H = f.H;
   size_t n = lines.size();
   double fs = s.font_size;
   if (s.placement == Placement::Diagonal && !s.font_size_set) fs = 40;
@@ -333,9 +353,24 @@ std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, co
       y = s.pos_y - ny * static_cast<double>(k) * leading;
     }
     double ca = std::cos(angle), sa = std::sin(angle);
-    c += "/PGfont " + format_number(size) + " Tf\n" + cm({ca, sa, -sa, ca, x, y}) + " Tm\n" + pdf_literal(lines[k]) + " Tj\n";
+    c += "/PGfont ";
+    append_number(c, size);
+    c += " Tf\n";
+    c += cm({ca, sa, -sa, ca, x, y});
+    c += " Tm\n";
+    c += pdf_literal(lines[k]);
+    c += " Tj\n";
   }
   c += "ET\nQ\n";
+}
+
+}  // namespace
+
+std::string stamp_content(const Box& box, int rotate, const QueueSettings& s, const std::vector<std::string>& lines) {
+  StampFrame f = stamp_frame(box, rotate);
+  std::string c;
+  append_stamp_head(c, f, s);
+  append_stamp_lines(c, f, s, lines);
   return c;
 }
 
@@ -347,22 +382,27 @@ struct PageGeometry {
   int rotate = 0;
 };
 
-// page_geometry() - MediaBox, visible box (CropBox clipped to MediaBox) and a
-// right-angle /Rotate of page i (1-based), inherited values included; throws Error.
-PageGeometry page_geometry(QPDFPageObjectHelper& page, int i) {
+// geometry_of() - MediaBox, visible box (CropBox clipped to MediaBox) and a
+// right-angle /Rotate of page i (1-based), from the page's (inherited) values;
+// throws Error.
+PageGeometry geometry_of(QPDFObjectHandle media_box, QPDFObjectHandle crop_box, QPDFObjectHandle rotate, int i) {
   PageGeometry g;
-  if (!to_box(page.getMediaBox(), g.media)) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
+  if (!to_box(media_box, g.media)) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
   Box& crop = g.crop;
   const Box& media = g.media;
-  if (!to_box(page.getCropBox(), crop)) crop = media;
+  if (!to_box(crop_box, crop)) crop = media;
   // The visible area is the CropBox clipped to the MediaBox.
   crop = {std::max(crop.x0, media.x0), std::max(crop.y0, media.y0), std::min(crop.x1, media.x1),
           std::min(crop.y1, media.y1)};
   if (crop.x1 - crop.x0 < 1 || crop.y1 - crop.y0 < 1) crop = media;
-  auto r = page.getAttribute("/Rotate", false);
-  if (r.isInteger()) g.rotate = static_cast<int>(((r.getIntValue() % 360) + 360) % 360);
+  if (rotate.isInteger()) g.rotate = static_cast<int>(((rotate.getIntValue() % 360) + 360) % 360);
   if (g.rotate % 90) g.rotate = 0;
   return g;
+}
+
+// page_geometry() - geometry_of() page i, inherited values included (qpdf's lookup).
+PageGeometry page_geometry(QPDFPageObjectHelper& page, int i) {
+  return geometry_of(page.getMediaBox(), page.getCropBox(), page.getAttribute("/Rotate", false), i);
 }
 
 // page_lines() - the stamp text of page i split into WinAnsi lines; the
@@ -390,17 +430,24 @@ class PageStamp {
   PageStamp(const QueueSettings& s, StampResult& res) : s_(s), res_(res) {}
   // content() - the content stream of page i, whose stamp text is `text`.
   const std::string& content(const std::string& text, const PageGeometry& g, int i) {
-    if (i == 1 || text != text_) {
+    bool new_text = i == 1 || text != text_;
+    if (new_text) {
       lines_ = page_lines(text, i, res_);
       text_ = text;
-      content_.clear();
     }
     const Box& b = g.crop;
-    if (content_.empty() || b.x0 != box_.x0 || b.y0 != box_.y0 || b.x1 != box_.x1 || b.y1 != box_.y1 ||
-        g.rotate != rotate_) {
-      content_ = "q /PGpage Do Q\n" + stamp_content(b, g.rotate, s_, lines_);
+    bool new_box = head_.empty() || b.x0 != box_.x0 || b.y0 != box_.y0 || b.x1 != box_.x1 || b.y1 != box_.y1 ||
+                   g.rotate != rotate_;
+    if (new_box) {
+      frame_ = stamp_frame(b, g.rotate);
+      head_ = "q /PGpage Do Q\n";
+      append_stamp_head(head_, frame_, s_);
       box_ = b;
       rotate_ = g.rotate;
+    }
+    if (new_text || new_box) {
+      content_ = head_;
+      append_stamp_lines(content_, frame_, s_, lines_);
     }
     return content_;
   }
@@ -408,8 +455,9 @@ class PageStamp {
  private:
   const QueueSettings& s_;
   StampResult& res_;
-  std::string text_, content_;
+  std::string text_, head_, content_;  // head_: the content up to the lines, for box_ and rotate_
   std::vector<std::string> lines_;
+  StampFrame frame_{};
   Box box_;
   int rotate_ = 0;
 };
@@ -491,15 +539,35 @@ StampResult stamp_full(QPDF& pdf, const std::string& out, const QueueSettings& s
   return res;
 }
 
+// Entries - a dictionary's entries as qpdf keeps them (names decoded, with the slash).
+using Entries = std::map<std::string, QPDFObjectHandle>;
+
 void unparse_shallow(QPDFObjectHandle o, std::string& out);
 
-// append_entries() - the entries of dictionary o as unparse_shallow() writes
-// them, each after a space, leaving out the keys in `except`.
-void append_entries(QPDFObjectHandle o, std::string& out, std::initializer_list<const char*> except = {}) {
-  for (auto& [k, v] : o.getDictAsMap()) {
-    if (std::find(except.begin(), except.end(), k) != except.end()) continue;
+// append_name() - the name k, as qpdf keeps it, in PDF syntax: as it is when it
+// has only regular characters (the usual case), else as qpdf writes it.
+void append_name(const std::string& k, std::string& out) {
+  bool plain = k.size() > 1 && k[0] == '/';
+  for (size_t i = 1; plain && i < k.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(k[i]);
+    plain = c > 32 && c < 127 && !strchr("#()<>[]{}/%", c);
+  }
+  if (plain)
+    out += k;
+  else
+    out += QPDFObjectHandle::newName(k).unparse();
+}
+
+// append_entries() - the entries as unparse_shallow() writes them, each after
+// a space, leaving out the keys in `except`.
+void append_entries(Entries& entries, std::string& out, std::initializer_list<const char*> except = {}) {
+  for (auto& [k, v] : entries) {
+    if (std::find_if(except.begin(), except.end(), [&k = k](const char* e) { return k == e; }) != except.end())
+      continue;
     if (!v.isIndirect() && v.isNull()) continue;  // a direct null is an absent key
-    out += " " + QPDFObjectHandle::newName(k).unparse() + " ";
+    out += ' ';
+    append_name(k, out);
+    out += ' ';
     unparse_shallow(v, out);
   }
 }
@@ -509,20 +577,36 @@ void append_entries(QPDFObjectHandle o, std::string& out, std::initializer_list<
 // nulls), which for a page's resources means every image it draws.
 void unparse_shallow(QPDFObjectHandle o, std::string& out) {
   if (o.isIndirect()) {
-    out += std::to_string(o.getObjectID()) + " " + std::to_string(o.getGeneration()) + " R";
-  } else if (o.isDictionary()) {
-    out += "<<";
-    append_entries(o, out);
-    out += " >>";
-  } else if (o.isArray()) {
-    out += "[";
-    for (int i = 0, n = o.getArrayNItems(); i < n; i++) {
-      out += " ";
-      unparse_shallow(o.getArrayItem(i), out);
+    out += std::to_string(o.getObjectID());
+    out += ' ';
+    out += std::to_string(o.getGeneration());
+    out += " R";
+    return;
+  }
+  switch (o.getTypeCode()) {
+    case ::ot_integer:
+      out += std::to_string(o.getIntValue());
+      break;
+    case ::ot_name:
+      append_name(o.getName(), out);
+      break;
+    case ::ot_dictionary: {
+      Entries entries = o.getDictAsMap();
+      out += "<<";
+      append_entries(entries, out);
+      out += " >>";
+      break;
     }
-    out += " ]";
-  } else {
-    out += o.unparse();
+    case ::ot_array:
+      out += "[";
+      for (int i = 0, n = o.getArrayNItems(); i < n; i++) {
+        out += ' ';
+        unparse_shallow(o.getArrayItem(i), out);
+      }
+      out += " ]";
+      break;
+    default:
+      out += o.unparse();
   }
 }
 
@@ -632,6 +716,12 @@ struct PendingStamp {
   PageGeometry geometry;
 };
 
+// Inherited - the attributes a page may inherit from its page-tree node:
+// MediaBox, CropBox, Rotate, Resources (a null object where there is none).
+struct Inherited {
+  QPDFObjectHandle media, crop, rotate, resources;
+};
+
 // PagePart - one thread's share of the pages for stamp_incremental(): the parse
 // it reads them from, its pages, and what it wrote for them.
 struct PagePart {
@@ -644,6 +734,8 @@ struct PagePart {
   ChunkedBuffer stamp_buf;  // the stamps' content streams, likewise
   std::vector<ObjWriter::Entry> stamp_entries;
   std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
+  std::map<QPDFObjGen, Inherited> inherited;  // page-tree node -> what its pages inherit (inherited_from())
+  QPDFObjectHandle null = QPDFObjectHandle::newNull();  // the value of an absent key
   // Taken - what was written for one unit of the page tree (tree_units()): its
   // index, and where its bytes and entries begin and end in buf and entries.
   struct Taken {
@@ -669,6 +761,31 @@ void in_unit_order(PagePart& part) {
   }
   part.buf = std::move(buf);
   part.entries = std::move(entries);
+}
+
+// value_or() - entries' value for key k, unless it is absent or null: then `otherwise`.
+QPDFObjectHandle value_or(Entries& entries, const std::string& k, const QPDFObjectHandle& otherwise) {
+  auto it = entries.find(k);
+  return it == entries.end() || it->second.isNull() ? otherwise : it->second;
+}
+
+// inherited_from() - what the pages under page-tree node `node` inherit: its
+// own MediaBox, CropBox, Rotate and Resources, else what its /Parent passes
+// down (as qpdf looks them up); cached in part per node. Throws FullRewrite
+// where the /Parent chain is not one of indirect dictionaries, or loops.
+const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth = 0) {
+  if (!node.isIndirect() || !node.isDictionary()) throw FullRewrite{"a /Parent is not an indirect dictionary"};
+  auto og = node.getObjGen();
+  auto known = part.inherited.find(og);
+  if (known != part.inherited.end()) return known->second;
+  if (depth >= 64) throw FullRewrite{"a /Parent chain is more than 64 nodes long or loops"};
+  Entries entries = node.getDictAsMap();
+  Inherited up{part.null, part.null, part.null, part.null};
+  auto parent = value_or(entries, "/Parent", part.null);
+  if (!parent.isNull()) up = inherited_from(part, parent, depth + 1);
+  Inherited here{value_or(entries, "/MediaBox", up.media), value_or(entries, "/CropBox", up.crop),
+                 value_or(entries, "/Rotate", up.rotate), value_or(entries, "/Resources", up.resources)};
+  return part.inherited.emplace(og, std::move(here)).first->second;
 }
 
 // collect_pages() - append the pages under node (depth levels below the root)
@@ -709,16 +826,21 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
     auto po = page.getObjectHandle();
     QPDFObjGen og = po.getObjGen();
     if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
-    PageGeometry g = page_geometry(page, i);
-    auto resources = page.getAttribute("/Resources", false);
-    auto contents = po.getKey("/Contents");
+    // One copy of the page's entries: each lookup below is then free.
+    Entries entries = po.getDictAsMap();
+    auto parent = value_or(entries, "/Parent", part.null);
+    Inherited up = parent.isNull() ? Inherited{part.null, part.null, part.null, part.null} : inherited_from(part, parent);
+    PageGeometry g = geometry_of(value_or(entries, "/MediaBox", up.media), value_or(entries, "/CropBox", up.crop),
+                                 value_or(entries, "/Rotate", up.rotate), i);
+    auto resources = value_or(entries, "/Resources", up.resources);
+    auto contents = value_or(entries, "/Contents", part.null);
 
     // The form XObject holding the original content (and its resources). Pages
     // with the same content stream and the same form dictionary share one form.
     std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
                        format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
                        "] /Resources " + (resources.isDictionary() ? shallow(resources) : std::string("<< >>"));
-    auto group = po.getKey("/Group");
+    auto group = value_or(entries, "/Group", part.null);
     if (group.isDictionary()) head += " /Group " + shallow(group);
     int form_num = 0;
     auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
@@ -760,7 +882,7 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
 
     // The page object again, same number and generation, with new content and resources.
     std::string dict = "<<";
-    append_entries(po, dict, {"/Contents", "/Resources"});
+    append_entries(entries, dict, {"/Contents", "/Resources"});
     dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
             std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
     w.object(og.getObj(), og.getGen(), dict);

@@ -773,7 +773,15 @@ TEST(StampIncremental, FallbackCasesRewriteTheWholeFile) {
       {"shared-page-object", hand_pdf(page_objs("3 0 R 3 0 R", 2)), "share one page object", true, 2},
       {"damaged-xref", "", "warn", true, 1},
       {"hybrid", "", "hybrid", false, 1},
+      {"parent-not-a-dictionary", "", "/Parent is not an indirect dictionary", true, 1},
   };
+  {
+    // Inherited attributes are looked up along /Parent: one that names a
+    // stream is left to qpdf's full rewrite.
+    auto objs = page_objs("3 0 R", 1);
+    objs[2].replace(objs[2].find("/Parent 2 0 R"), 13, "/Parent 4 0 R");
+    cases[6].file_text = hand_pdf(objs);
+  }
   // A hybrid-reference file: a classic table whose trailer also names an xref stream.
   {
     // Built twice: the second time with the xref stream's real offset (same length).
@@ -820,6 +828,22 @@ TEST(StampIncremental, FallbackCasesRewriteTheWholeFile) {
     check_all_pages(out, c.pages);
     EXPECT_TRUE(renders_cleanly(out, d)) << c.name;
   }
+}
+
+TEST(StampIncremental, APageTreeWhoseParentChainLoopsIsRewrittenWhole) {
+  TempDir d;
+  auto objs = page_objs("3 0 R", 1);
+  objs[1] = "<< /Type /Pages /Parent 2 0 R /Kids [3 0 R] /Count 1 >>";
+  std::string in = d / "loop.pdf", out = d / "out.pdf";
+  pgtest::write_text(in, hand_pdf(objs));
+  pg::QueueSettings s;
+  EXPECT_THROW(stamp_with(in, out, s), pg::Error);  // qpdf calls it damaged
+  s.repair_damaged = true;
+  auto r = stamp_with(in, out, s);
+  EXPECT_FALSE(r.incremental);
+  EXPECT_NE(r.full_rewrite_reason.find("/Parent chain"), std::string::npos) << r.full_rewrite_reason;
+  check_all_pages(out, 1);
+  EXPECT_TRUE(renders_cleanly(out, d));
 }
 
 TEST(StampIncremental, DamagedFilesStillFailClosedWithoutRepair) {
