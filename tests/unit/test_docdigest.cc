@@ -1,4 +1,5 @@
 // test_docdigest.cc - unit tests for the document digest (BLAKE2b-256 over 1 MiB leaves).
+#include <csignal>
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -86,6 +87,16 @@ TEST(DocDigest, AFileThatShrinksIsMissingOrIsNotRegularIsAnErrorNotADigest) {
   } catch (const pg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("shrank while being read"), std::string::npos) << e.what();
   }
+  // Cut within a leaf's last page: the mapping reads zeros there, no SIGBUS.
+  pgtest::write_text(d / "g", sample(3 * kLeaf));
+  pg::FileDigest gd(d / "g", 0);
+  ASSERT_EQ(truncate((d / "g").c_str(), static_cast<off_t>(3 * kLeaf - 100)), 0);
+  try {
+    gd.get();
+    FAIL() << "a file cut within its last page was digested";
+  } catch (const pg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shrank while being read"), std::string::npos) << e.what();
+  }
   for (const char* special : {"/dev/null", "/dev/zero"}) {
     try {
       pg::digest_file(special);
@@ -100,4 +111,12 @@ TEST(DocDigest, AFileThatShrinksIsMissingOrIsNotRegularIsAnErrorNotADigest) {
   } catch (const pg::Error& e) {
     EXPECT_NE(std::string(e.what()).find(d / "missing"), std::string::npos) << e.what();
   }
+}
+
+TEST(DocDigest, ASigbusNotFromItsOwnMappingStillEndsTheProgram) {
+  ASSERT_EQ(sodium_init() >= 0, true);
+  TempDir d;
+  pgtest::write_text(d / "f", sample(kLeaf + 5));
+  pg::digest_file(d / "f");  // the digest's SIGBUS handler is installed by now
+  EXPECT_EXIT(raise(SIGBUS), ::testing::KilledBySignal(SIGBUS), "");
 }
