@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <map>
+#include <stdexcept>
+#include <system_error>
 
 #include "log.h"
 #include "util.h"
@@ -413,6 +415,79 @@ long long AuditStore::append_all(std::vector<AuditEvent> evs, const Key& key) {
   if (syslog_)
     for (auto& ev : evs) syslog_event(audit_line(ev));
   return evs.back().id;
+}
+
+AuditWriter::AuditWriter(const std::string& path, bool syslog, const Key& key,
+                         std::function<void(AuditStore&)> on_open)
+    : key_(key) {
+  try {
+    thread_ = std::thread([this, path, syslog, on_open = std::move(on_open)] { work(path, syslog, on_open); });
+  } catch (const std::system_error&) {
+    // No thread to be had: the store is opened here, and each event appended
+    // as it is added.
+    try {
+      store_ = std::make_unique<AuditStore>(path, syslog);
+      if (on_open) on_open(*store_);
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+}
+
+AuditWriter::~AuditWriter() {
+  try {
+    finish();
+  } catch (...) {
+    // The caller did not ask (it left on another error): nothing to add.
+  }
+}
+
+void AuditWriter::add(AuditEvent ev) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (finishing_) throw std::logic_error("AuditWriter::add() after finish()");
+  if (!thread_.joinable()) {  // no thread: appended here
+    if (!error_) {
+      try {
+        store_->append(std::move(ev), key_);
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    }
+    return;
+  }
+  queued_.push_back(std::move(ev));
+  added_.notify_one();
+}
+
+void AuditWriter::finish() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    finishing_ = true;
+    added_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (error_) std::rethrow_exception(error_);
+}
+
+void AuditWriter::work(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open) {
+  try {
+    store_ = std::make_unique<AuditStore>(path, syslog);
+    if (on_open) on_open(*store_);
+    for (;;) {
+      std::vector<AuditEvent> evs;
+      bool last;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        added_.wait(lock, [this] { return finishing_ || !queued_.empty(); });
+        evs.swap(queued_);
+        last = finishing_;
+      }
+      if (!evs.empty()) store_->append_all(std::move(evs), key_);
+      if (last) return;
+    }
+  } catch (...) {
+    error_ = std::current_exception();
+  }
 }
 
 long long AuditStore::verify_chain(const KeyStore& keys, std::string& why) {

@@ -2,8 +2,14 @@
 // to the previous one by a keyed hash, and copied to syslog.
 #pragma once
 
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keys.h"
@@ -135,6 +141,38 @@ class AuditStore {
   std::string path_;
   bool syslog_;
   bool erased_ = false;  // data was anonymised or redacted: checkpoint the WAL at close
+};
+
+// AuditWriter - an AuditStore opened and written on a thread of its own, so
+// that the caller's work goes on meanwhile: on_open() runs first (on that
+// thread), then every event add() hands over is appended under key, in order.
+// finish() returns once they all are on disk, or throws what failed; a caller
+// that must not act before its record is durable acts only after finish().
+class AuditWriter {
+ public:
+  AuditWriter(const std::string& path, bool syslog, const Key& key,
+              std::function<void(AuditStore&)> on_open = nullptr);
+  ~AuditWriter();  // finishes (what failed is then dropped); the store closes
+  AuditWriter(const AuditWriter&) = delete;
+  AuditWriter& operator=(const AuditWriter&) = delete;
+
+  // add() - have ev appended (after those added before).
+  void add(AuditEvent ev);
+  // finish() - wait until every event added is appended; throws the Error that
+  // opening or appending met. No event may be added after it.
+  void finish();
+
+ private:
+  // work() - open the store, run on_open, append events until finish().
+  void work(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open);
+  const Key& key_;
+  std::unique_ptr<AuditStore> store_;
+  std::mutex mutex_;
+  std::condition_variable added_;
+  std::vector<AuditEvent> queued_;
+  bool finishing_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: started once the members above exist
 };
 
 // field_hash() - keyed hash (hex) of one sensitive field, as chained.

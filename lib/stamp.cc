@@ -1019,10 +1019,12 @@ void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::s
 // holding the original content, then a cross-reference section chained by /Prev.
 // A document of kSplitPages pages or more is stamped on two threads when a
 // second parse is at hand: its thread takes pages from the end of the tree.
+// With keep_work, what it built is left unfreed (see StampOptions::keep_parsed_document).
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
-                              const std::function<std::string(int, int)>& text_for_page, SecondParse* second,
-                              ChunkedBuffer& upd) {
+                              const std::function<std::string(int, int)>& text_for_page,
+                              const std::function<void(int)>& on_update_certain, SecondParse* second,
+                              ChunkedBuffer& upd, bool keep_work) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -1043,7 +1045,18 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   if (!table && !trailer.getKey("/Type").isNameAndEquals("/XRef"))
     throw FullRewrite{"the last cross-reference stream is not where qpdf read it"};
 
-  const auto xref = pdf.getXRefTable();
+  // What the threads build and read; given up whole, unfreed, where the
+  // caller keeps the parsed document (its thousands of small pieces take longer
+  // to free than to stamp a short document).
+  struct Work {
+    std::map<QPDFObjGen, QPDFXRefEntry> xref;
+    std::set<QPDFObjGen> opened;  // the page-tree nodes opened to cut the tree into units
+    std::vector<TreeUnit> units;
+    PagePart parts[2];
+  };
+  auto work = std::make_unique<Work>();
+  auto& xref = work->xref;
+  xref = pdf.getXRefTable();
   int next = 1;
   for (auto& [og, entry] : xref) next = std::max(next, og.getObj() + 1);
   auto size_key = trailer.getKey("/Size");
@@ -1063,8 +1076,8 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   auto count = tree.getKey("/Count");
   if (!count.isInteger() || count.getIntValue() <= 0) throw FullRewrite{"the page tree has no usable /Count"};
   const long long declared = count.getIntValue();
-  std::set<QPDFObjGen> opened;  // the page-tree nodes opened to cut the tree into units
-  std::vector<TreeUnit> units;
+  auto& opened = work->opened;
+  auto& units = work->units;
   bool split = second && declared >= kSplitPages && declared < (1 << 22) && tree.isIndirect() &&
                tree.getKey("/Type").isNameAndEquals("/Pages") && tree.getKey("/Kids").isArray();
   if (split) {
@@ -1080,10 +1093,10 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // (checked once both are done), so neither waits for the other. The second
   // tells its page count when it is done; this one then asks for page 1's text
   // and tells it the total, and each writes its own part's stamps. Declared in
-  // this order so that, however this function is left, what the task sets
-  // outlives it, and what it waits for is given up (promise destroyed) before
-  // it is joined.
-  PagePart parts[2];
+  // this order (and `work` above) so that, however this function is left, what
+  // the task sets outlives it, and what it waits for is given up (promise
+  // destroyed) before it is joined.
+  auto& parts = work->parts;
   parts[0].pdf = &pdf;
   StampResult second_res;          // what the second part's stamps report (page 1 is never in it)
   std::promise<int> second_count;  // set by the task
@@ -1142,13 +1155,17 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         part.pdf = &sp.pdf();
         if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf repaired the file or warned about it"};
         for (int k; (k = claim(false)) >= 0;) take_unit(part, part.pdf->getObject(unit_ids[k]), k, true);
-        in_unit_order(part);  // so that the output does not depend on where the threads met
+        // Checked before counting: page 1's text (which signs) waits for the
+        // count, and no qpdf object is read after it.
+        if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
         second_count.set_value(static_cast<int>(part.pages.size()));
         counted = true;
+        // While the first thread checks the count and signs: so that the output
+        // does not depend on where the threads met.
+        in_unit_order(part);
         int pages = pages_f.get();  // throws if the first part failed
         PageStamp stamper(s, second_res);
         write_stamps(part, stamper, text_for_page, pages, "");
-        if (part.pdf->anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
       } catch (...) {
         untaken.store(0, std::memory_order_relaxed);  // this thread takes no more units either
         if (!counted) second_count.set_exception(std::current_exception());
@@ -1173,16 +1190,19 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   res.pages = static_cast<int>(total);
   res.threads = split ? 2 : 1;
 
+  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
+
   // The stamps: the original page as the form, then the text over it. Page 1's
   // text is asked for last, so that the work above overlaps whatever it waits
   // for (the document digest the signature covers); then each thread writes
-  // its own part's stamps.
+  // its own part's stamps. From here on nothing reads the document and no
+  // check can send it to the full rewrite (an xref offset past 10^10 aside).
   const std::string first_text = text_for_page(1, res.pages);
+  if (on_update_certain) on_update_certain(res.pages);
   if (split) pages_ready.set_value(res.pages);
   PageStamp stamper(s, res);
   write_stamps(parts[0], stamper, text_for_page, res.pages, first_text);
   if (split) second->finish();
-  if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
 
   // The parts' objects: the pages in document order, then the stamps likewise.
   auto add = [&](ChunkedBuffer& buf, const std::vector<ObjWriter::Entry>& entries) {
@@ -1247,6 +1267,9 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   }
   upd += "startxref\n" + std::to_string(xref_off) + "\n%%EOF\n";
   res.incremental = true;
+  // Reachable from a global, so leak checkers do not count it as lost.
+  static Work* kept = nullptr;
+  if (keep_work && !kept) kept = work.release();
   return res;
 }
 
@@ -1296,7 +1319,8 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, second.get(), update);
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.on_update_certain, second.get(), update,
+                                        opt.keep_parsed_document);
       if (opt.update)
         *opt.update = std::move(update);
       else

@@ -32,6 +32,11 @@ struct StampOptions {
   // instead of freeing its objects one by one, which costs more than stamping
   // a short document. At most one document is kept per process.
   bool keep_parsed_document = false;
+  // If set, called (on the calling thread) by the incremental path right after
+  // page 1's text, with the page count, once no check of the document is left
+  // that could make it fall back to the full rewrite: what remains is laying
+  // out the update's bytes. Not called by the full rewrite.
+  std::function<void(int pages)> on_update_certain;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

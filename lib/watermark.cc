@@ -205,8 +205,9 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     if (!spool) file_digest = std::make_unique<FileDigest>(input);
     KeyStore keys(cfg.key_dir);
     Key key = keys.current();
-    AuditStore audit(cfg.audit_db, cfg.syslog);
-    note_config_change(audit, key, cfg);
+    // The store is opened, and the stamp's record written, on a thread of its
+    // own while the document is stamped; nothing is output before finish().
+    AuditWriter audit(cfg.audit_db, cfg.syslog, key, [&cfg, &key](AuditStore& a) { note_config_change(a, key, cfg); });
     TempFile out;
     long long now = time(nullptr);
     char server[256] = "";
@@ -253,12 +254,42 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
       for (size_t k = 1; k < around_page.size(); k++) text += number + around_page[k];
       return text;
     };
+    // stamp_event() - the audit record of the stamp signed last.
+    auto stamp_event = [&] {
+      AuditEvent ev;
+      ev.time_utc = rec.time_utc;
+      ev.event = "stamp";
+      ev.user = job.user;
+      ev.queue = job.queue;
+      ev.host = job.host;
+      ev.job_id = job.job_id;
+      ev.job_uuid = job.uuid;
+      ev.title = s.hide_titles ? "" : job.title;
+      ev.title_hidden = s.hide_titles;
+      if (s.hide_titles) ev.title_h = rec.title;
+      ev.pages = rec.pages;
+      ev.code = code;
+      ev.key_id = key.id;
+      ev.mac.assign(reinterpret_cast<const char*>(mac.data()), mac.size());
+      ev.record = encode_record(rec);
+      return ev;
+    };
+    std::string recorded;  // the code whose record was handed to the audit writer
     // Ordinary files: the output is the input's bytes plus an appended update.
     ChunkedBuffer update;
     StampOptions opt;
     opt.update = &update;
     opt.keep_parsed_document = true;  // the filter exits when the output is written
+    // Once the incremental update is certain, its record is written while the
+    // update's bytes are laid out (the full rewrite's, once it is written).
+    opt.on_update_certain = [&](int) {
+      audit.add(stamp_event());
+      recorded = code;
+    };
     StampResult r = stamp_pdf(input, out.path(), s, text_for_page, opt);
+    if (r.pages != rec.pages) throw Error("the stamp was signed for " + std::to_string(rec.pages) + " pages, not " +
+                                          std::to_string(r.pages));
+    if (recorded != code) audit.add(stamp_event());
     if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
     if (!r.replaced.empty()) {
       std::string list;
@@ -268,23 +299,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
     }
     for (auto& w : r.warnings) log_warning("repaired damaged PDF: " + w);
 
-    AuditEvent ev;
-    ev.time_utc = rec.time_utc;
-    ev.event = "stamp";
-    ev.user = job.user;
-    ev.queue = job.queue;
-    ev.host = job.host;
-    ev.job_id = job.job_id;
-    ev.job_uuid = job.uuid;
-    ev.title = s.hide_titles ? "" : job.title;
-    ev.title_hidden = s.hide_titles;
-    if (s.hide_titles) ev.title_h = rec.title;
-    ev.pages = r.pages;
-    ev.code = code;
-    ev.key_id = key.id;
-    ev.mac.assign(reinterpret_cast<const char*>(mac.data()), mac.size());
-    ev.record = encode_record(rec);
-    audit.append(ev, key);
+    audit.finish();
 
     bool sent = r.incremental ? send_file(input, out_fd) && update.write_to(out_fd)
                               : send_file(out.path(), out_fd);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <stdexcept>
+#include <thread>
 
 #include "audit.h"
 #include "testutil.h"
@@ -198,6 +200,45 @@ TEST(Audit, RefusesNewerSchema) {
     FAIL();
   } catch (const pg::Error& e) {
     EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos);
+  }
+}
+
+TEST(Audit, AWriterRecordsOnItsOwnThreadInOrderAndIsDoneAtFinish) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  auto k = ks.current();
+  std::thread::id caller = std::this_thread::get_id(), opener;
+  pg::AuditWriter w(d / "a.db", false, k, [&](pg::AuditStore& a) {
+    opener = std::this_thread::get_id();
+    a.append(event("first", 1), k);  // on_open's record comes before every added one
+  });
+  for (int job = 2; job <= 4; job++) w.add(event("u" + std::to_string(job), job));
+  int before = g_datasyncs;
+  w.finish();
+  EXPECT_GT(g_datasyncs.load(), before) << "finish() returned before the records were synced";
+  EXPECT_NE(opener, caller) << "the store was opened on the caller's thread";
+  EXPECT_THROW(w.add(event("late", 5)), std::logic_error);
+  pg::AuditStore a(d / "a.db", false);
+  auto rows = a.query(pg::AuditQuery{});
+  ASSERT_EQ(rows.size(), 4u);
+  for (size_t i = 0; i < rows.size(); i++) EXPECT_EQ(rows[i].job_id, static_cast<long long>(4 - i));  // newest first
+  EXPECT_EQ(rows.back().user, "first");
+  std::string why;
+  EXPECT_EQ(a.verify_chain(ks, why), 0) << why;
+}
+
+TEST(Audit, AWriterThatCannotOpenTheStoreSaysSoAtFinish) {
+  TempDir d;
+  pg::KeyStore ks(d / "keys");
+  ks.generate("AAAA", true);
+  pg::AuditWriter w("/nonexistent-dir/a.db", false, ks.current());
+  w.add(event("alice", 1));  // taken, never written
+  try {
+    w.finish();
+    FAIL() << "finish() did not report the unopenable store";
+  } catch (const pg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/a.db"), std::string::npos) << e.what();
   }
 }
 

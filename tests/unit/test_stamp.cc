@@ -1,8 +1,10 @@
 // test_stamp.cc - PDF stamping on the generated fixtures, checked with Poppler.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -844,6 +846,39 @@ TEST(StampIncremental, APageTreeWhoseParentChainLoopsIsRewrittenWhole) {
   EXPECT_NE(r.full_rewrite_reason.find("/Parent chain"), std::string::npos) << r.full_rewrite_reason;
   check_all_pages(out, 1);
   EXPECT_TRUE(renders_cleanly(out, d));
+}
+
+TEST(StampIncremental, TheUpdateIsCertainOnceRightAfterPageOnesTextAndNeverInAFullRewrite) {
+  struct Case {
+    std::string file;
+    bool hide_titles;
+    int pages;
+  };
+  for (const Case& c : {Case{"rotated.pdf", false, 4}, Case{"pages-1000.pdf", false, 1000}, Case{"rotated.pdf", true, 4}}) {
+    TempDir d;
+    pg::QueueSettings s;
+    s.hide_titles = c.hide_titles;  // a full rewrite
+    std::mutex m;
+    std::vector<std::string> calls;  // in order, from any thread
+    pg::StampOptions opt;
+    opt.on_update_certain = [&](int pages) {
+      std::lock_guard<std::mutex> lock(m);
+      calls.push_back("certain " + std::to_string(pages));
+    };
+    auto text = [&](int p, int n) {
+      std::lock_guard<std::mutex> lock(m);
+      calls.push_back("text " + std::to_string(p));
+      return "STAMP " + std::to_string(p) + "/" + std::to_string(n);
+    };
+    auto r = pg::stamp_pdf(pgtest::pdfgen_dir() + "/" + c.file, d / "out.pdf", s, text, opt);
+    EXPECT_EQ(r.pages, c.pages) << c.file;
+    EXPECT_EQ(r.incremental, !c.hide_titles) << c.file;
+    EXPECT_EQ(std::count(calls.begin(), calls.end(), "certain " + std::to_string(c.pages)), r.incremental ? 1 : 0)
+        << c.file;
+    ASSERT_GE(calls.size(), 2u) << c.file;
+    EXPECT_EQ(calls[0], "text 1") << c.file;
+    if (r.incremental) EXPECT_EQ(calls[1], "certain " + std::to_string(c.pages)) << c.file;
+  }
 }
 
 TEST(StampIncremental, DamagedFilesStillFailClosedWithoutRepair) {
