@@ -426,12 +426,16 @@ AuditWriter::AuditWriter(const std::string& path, bool syslog, const Key& key,
     // No thread to be had: the store is opened here, and each event appended
     // as it is added.
     try {
-      store_ = std::make_unique<AuditStore>(path, syslog);
-      if (on_open) on_open(*store_);
+      open(path, syslog, on_open);
     } catch (...) {
       error_ = std::current_exception();
     }
   }
+}
+
+void AuditWriter::open(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open) {
+  store_ = std::make_unique<AuditStore>(path, syslog);
+  if (on_open) on_open(*store_);
 }
 
 AuditWriter::~AuditWriter() {
@@ -471,8 +475,7 @@ void AuditWriter::finish() {
 
 void AuditWriter::work(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open) {
   try {
-    store_ = std::make_unique<AuditStore>(path, syslog);
-    if (on_open) on_open(*store_);
+    open(path, syslog, on_open);
     for (;;) {
       std::vector<AuditEvent> evs;
       bool last;

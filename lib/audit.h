@@ -163,7 +163,9 @@ class AuditWriter {
   void finish();
 
  private:
-  // work() - open the store, run on_open, append events until finish().
+  // open() - open the store and run on_open on it.
+  void open(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open);
+  // work() - open(), then append events until finish().
   void work(const std::string& path, bool syslog, const std::function<void(AuditStore&)>& on_open);
   const Key& key_;
   std::unique_ptr<AuditStore> store_;

@@ -736,6 +736,7 @@ struct PagePart {
   std::map<std::pair<QPDFObjGen, std::string>, int> forms;  // (content, form dict) -> form shared by pages
   std::map<QPDFObjGen, Inherited> inherited;  // page-tree node -> what its pages inherit (inherited_from())
   QPDFObjectHandle null = QPDFObjectHandle::newNull();  // the value of an absent key
+  Inherited none{null, null, null, null};               // what a page without a /Parent inherits
   // Taken - what was written for one unit of the page tree (tree_units()): its
   // index, and where its bytes and entries begin and end in buf and entries.
   struct Taken {
@@ -769,20 +770,27 @@ QPDFObjectHandle value_or(Entries& entries, const std::string& k, const QPDFObje
   return it == entries.end() || it->second.isNull() ? otherwise : it->second;
 }
 
+const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth);
+
+// inherited_via_parent() - what the /Parent among `entries` (a page's or a
+// node's) passes down; part.none where there is none. depth: the entries' own.
+const Inherited& inherited_via_parent(PagePart& part, Entries& entries, int depth = 0) {
+  auto parent = value_or(entries, "/Parent", part.null);
+  return parent.isNull() ? part.none : inherited_from(part, parent, depth + 1);
+}
+
 // inherited_from() - what the pages under page-tree node `node` inherit: its
 // own MediaBox, CropBox, Rotate and Resources, else what its /Parent passes
 // down (as qpdf looks them up); cached in part per node. Throws FullRewrite
 // where the /Parent chain is not one of indirect dictionaries, or loops.
-const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth = 0) {
+const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth) {
   if (!node.isIndirect() || !node.isDictionary()) throw FullRewrite{"a /Parent is not an indirect dictionary"};
   auto og = node.getObjGen();
   auto known = part.inherited.find(og);
   if (known != part.inherited.end()) return known->second;
   if (depth >= 64) throw FullRewrite{"a /Parent chain is more than 64 nodes long or loops"};
   Entries entries = node.getDictAsMap();
-  Inherited up{part.null, part.null, part.null, part.null};
-  auto parent = value_or(entries, "/Parent", part.null);
-  if (!parent.isNull()) up = inherited_from(part, parent, depth + 1);
+  const Inherited& up = inherited_via_parent(part, entries, depth);
   Inherited here{value_or(entries, "/MediaBox", up.media), value_or(entries, "/CropBox", up.crop),
                  value_or(entries, "/Rotate", up.rotate), value_or(entries, "/Resources", up.resources)};
   return part.inherited.emplace(og, std::move(here)).first->second;
@@ -828,8 +836,7 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
     if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
     // One copy of the page's entries: each lookup below is then free.
     Entries entries = po.getDictAsMap();
-    auto parent = value_or(entries, "/Parent", part.null);
-    Inherited up = parent.isNull() ? Inherited{part.null, part.null, part.null, part.null} : inherited_from(part, parent);
+    const Inherited& up = inherited_via_parent(part, entries);
     PageGeometry g = geometry_of(value_or(entries, "/MediaBox", up.media), value_or(entries, "/CropBox", up.crop),
                                  value_or(entries, "/Rotate", up.rotate), i);
     auto resources = value_or(entries, "/Resources", up.resources);
