@@ -939,13 +939,8 @@ std::vector<TreeUnit> tree_units(QPDFObjectHandle tree, std::set<QPDFObjGen>& op
   return units;
 }
 
-// kSecondParseBytes - files this large or larger get the second parse started
-// before it is known whether they have kSplitPages pages (a PDF of that many
-// pages is larger); a smaller one is not split.
-constexpr long long kSecondParseBytes = 16 << 10;
-
-// SecondParse - a second parse of the input, begun on a thread of its own as
-// the caller begins the first (a QPDF object is not to be shared between
+// SecondParse - a second parse of the input, on a thread of its own while the
+// caller goes on with the first (a QPDF object is not to be shared between
 // threads). The thread then runs the task handed to it by run(), if any.
 class SecondParse {
  public:
@@ -1024,14 +1019,15 @@ void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::s
 // stamp_incremental() - stamp by appending to the unchanged input: per page a new
 // version of the page object whose content is the stamp drawn over a form XObject
 // holding the original content, then a cross-reference section chained by /Prev.
-// A document of kSplitPages pages or more is stamped on two threads when a
-// second parse is at hand: its thread takes pages from the end of the tree.
+// A document of kSplitPages pages or more is stamped on two threads when
+// `second` is given: a second parse is begun into it as soon as the page count
+// is read, and its thread takes pages from the end of the tree.
 // With keep_work, what it built is left unfreed (see StampOptions::keep_parsed_document).
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
                               const std::function<std::string(int, int)>& text_for_page,
-                              const std::function<void(int)>& on_update_certain, SecondParse* second,
-                              ChunkedBuffer& upd, bool keep_work) {
+                              const std::function<void(int)>& on_update_certain,
+                              std::unique_ptr<SecondParse>* second_parse, ChunkedBuffer& upd, bool keep_work) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -1051,6 +1047,20 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   if (!root.isIndirect() || !root.isDictionary()) throw FullRewrite{"the trailer's /Root is not an indirect dictionary"};
   if (!table && !trailer.getKey("/Type").isNameAndEquals("/XRef"))
     throw FullRewrite{"the last cross-reference stream is not where qpdf read it"};
+  auto tree = root.getKey("/Pages");
+  auto count = tree.getKey("/Count");
+  if (!count.isInteger() || count.getIntValue() <= 0) throw FullRewrite{"the page tree has no usable /Count"};
+  const long long declared = count.getIntValue();
+  // A long document's second parse, begun now to overlap what follows.
+  SecondParse* second = nullptr;
+  if (second_parse && declared >= kSplitPages && declared < (1 << 22)) {
+    try {
+      *second_parse = std::make_unique<SecondParse>(f, s);
+      second = second_parse->get();
+    } catch (const std::system_error&) {
+      // No thread to be had: the document is stamped on this one.
+    }
+  }
 
   // What the threads build and read; given up whole, unfreed, where the
   // caller keeps the parsed document (its thousands of small pieces take longer
@@ -1079,13 +1089,9 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   const std::string fixed_res = " /Font << /PGfont " + std::to_string(font_num) + " 0 R >> /ExtGState << /PGgs " +
                                 std::to_string(gs_num) + " 0 R >> >>";
 
-  auto tree = root.getKey("/Pages");
-  auto count = tree.getKey("/Count");
-  if (!count.isInteger() || count.getIntValue() <= 0) throw FullRewrite{"the page tree has no usable /Count"};
-  const long long declared = count.getIntValue();
   auto& opened = work->opened;
   auto& units = work->units;
-  bool split = second && declared >= kSplitPages && declared < (1 << 22) && tree.isIndirect() &&
+  bool split = second && tree.isIndirect() &&
                tree.getKey("/Type").isNameAndEquals("/Pages") && tree.getKey("/Kids").isArray();
   if (split) {
     opened.insert(tree.getObjGen());
@@ -1312,21 +1318,14 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
   InputFile f(in);
   std::string why = "incremental update not allowed by the caller";
   if (opt.allow_incremental) {
-    // A file that may be split gets its second parse begun first, to overlap this one.
+    // A long document gets a second parse, begun by stamp_incremental().
     std::unique_ptr<SecondParse> second;
-    if (!s.hide_titles && f.size() >= kSecondParseBytes) {
-      try {
-        second = std::make_unique<SecondParse>(f, s);
-      } catch (const std::system_error&) {
-        // No thread to be had: the document is stamped on this one.
-      }
-    }
     auto parsed = std::make_unique<QPDF>();
     QPDF& pdf = *parsed;
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.on_update_certain, second.get(), update,
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.on_update_certain, &second, update,
                                         opt.keep_parsed_document);
       if (opt.update)
         *opt.update = std::move(update);

@@ -1,6 +1,8 @@
 // test_stamp.cc - PDF stamping on the generated fixtures, checked with Poppler.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -703,6 +705,37 @@ TEST(StampIncremental, ATreeUnderOneNodeIsOpenedUntilItCanBeShared) {
   check_page_order(out, 255);
 }
 
+// threads_now() - how many threads this process has.
+size_t threads_now() {
+  size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/task")) n += e.is_directory() ? 1 : 0;
+  return n;
+}
+
+TEST(StampIncremental, OnlyALongDocumentGetsASecondParse) {
+  // The second parse (and its thread) is begun once the page count is read,
+  // and only for a document long enough to be shared: while page 1's text is
+  // asked for, a 255-page file of 50 KB has no other thread running, a
+  // 256-page one has the second parse's.
+  TempDir d;
+  for (int pages : {255, 256}) {
+    TreeDoc t;
+    for (int i = 0; i < pages; i++) t.page(2);
+    std::string in = d / "doc.pdf", out = d / "out.pdf";
+    pgtest::write_text(in, t.pdf());
+    ASSERT_GT(pgtest::slurp(in).size(), 32u << 10);
+    size_t before = threads_now(), during = 0;
+    auto r = pg::stamp_pdf(in, out, {}, [&](int p, int n) {
+      if (p == 1) during = threads_now();
+      return "STAMPTEXT p" + std::to_string(p) + "/" + std::to_string(n);
+    });
+    ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+    EXPECT_EQ(r.threads, pages == 256 ? 2 : 1);
+    EXPECT_EQ(during, before + (pages == 256 ? 1 : 0)) << pages << " pages";
+    EXPECT_EQ(threads_now(), before);
+  }
+}
+
 TEST(StampIncremental, ANodeListedTwiceInALargeTreeIsRewrittenWhole) {
   // The root lists the same node of 150 pages twice (and counts 300 pages):
   // opening the tree to share it finds the node a second time, and the full
@@ -877,7 +910,9 @@ TEST(StampIncremental, TheUpdateIsCertainOnceRightAfterPageOnesTextAndNeverInAFu
         << c.file;
     ASSERT_GE(calls.size(), 2u) << c.file;
     EXPECT_EQ(calls[0], "text 1") << c.file;
-    if (r.incremental) EXPECT_EQ(calls[1], "certain " + std::to_string(c.pages)) << c.file;
+    if (r.incremental) {
+      EXPECT_EQ(calls[1], "certain " + std::to_string(c.pages)) << c.file;
+    }
   }
 }
 
