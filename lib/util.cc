@@ -302,6 +302,18 @@ bool write_all(int fd, const void* p, size_t n) {
   return true;
 }
 
+bool reserve_output(int fd, long long bytes) {
+  struct stat st;
+  if (bytes <= 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return true;
+  int flags = fcntl(fd, F_GETFL);
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  if (flags < 0 || (flags & O_APPEND) || at < 0) return true;
+  int rc;
+  do rc = fallocate(fd, 0, at, static_cast<off_t>(bytes));
+  while (rc != 0 && errno == EINTR);
+  return rc == 0 || (errno != ENOSPC && errno != EDQUOT && errno != EFBIG);
+}
+
 void ChunkedBuffer::append(const char* p, size_t n) {
   size_ += n;
   while (n > 0) {

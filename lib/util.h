@@ -74,6 +74,14 @@ bool get_field(const std::string& in, size_t& pos, std::string& v);
 // write_all() - write every byte to fd, retrying on EINTR; false on error.
 bool write_all(int fd, const void* p, size_t n);
 
+// reserve_output() - where fd is a regular file (not opened for appending),
+// allocate the next `bytes` bytes from its offset on at once, so that writing
+// them allocates no blocks one page at a time. False only when there is no
+// room for them (errno ENOSPC, EDQUOT or EFBIG), and then nothing is changed:
+// anything else, such as a pipe or a file system without fallocate(), is left
+// to the writes.
+bool reserve_output(int fd, long long bytes);
+
 // ChunkedBuffer - bytes appended in pieces of about 1 MB, so that growing never
 // copies (or touches again) what is already there: for outputs of many MB built
 // in memory, where a doubling std::string would touch about three times the

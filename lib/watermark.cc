@@ -86,6 +86,17 @@ bool send_file(const std::string& path, int out_fd) {
   return ok;
 }
 
+// send_document() - write the file at path, then tail if given, to out_fd, its
+// blocks allocated at once where out_fd is a file (the size is known); false
+// with errno set on failure, ENOSPC before anything is written if there is no room.
+bool send_document(const std::string& path, int out_fd, const ChunkedBuffer* tail = nullptr) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 &&
+      !reserve_output(out_fd, static_cast<long long>(st.st_size) + (tail ? static_cast<long long>(tail->size()) : 0)))
+    return false;
+  return send_file(path, out_fd) && (!tail || tail->write_to(out_fd));
+}
+
 }  // namespace
 
 std::vector<std::string> apply_user_options(QueueSettings& s, const std::map<std::string, std::string>& options) {
@@ -192,7 +203,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
 
   if (s.mode == WatermarkMode::Off) {
     log_info("watermark is off for queue " + job.queue + "; document passed through");
-    return send_file(input, out_fd) ? 0 : 1;
+    return send_document(input, out_fd) ? 0 : 1;
   }
 
   // The document digest (the slowest step for large files) is computed on
@@ -301,8 +312,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
 
     audit.finish();
 
-    bool sent = r.incremental ? send_file(input, out_fd) && update.write_to(out_fd)
-                              : send_file(out.path(), out_fd);
+    bool sent = r.incremental ? send_document(input, out_fd, &update) : send_document(out.path(), out_fd);
     if (!sent) {
       log_error(std::string("cannot write the stamped document: ") + strerror(errno));
       return 1;
@@ -315,7 +325,7 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
       return 1;
     }
     log_warning(std::string("watermark not applied (Watermark On, not Required): ") + e.what());
-    return send_file(input, out_fd) ? 0 : 1;
+    return send_document(input, out_fd) ? 0 : 1;
   }
 }
 

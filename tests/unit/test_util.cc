@@ -1,6 +1,8 @@
 // test_util.cc - unit tests for lib/util.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include <charconv>
 #include <cmath>
@@ -175,4 +177,48 @@ TEST(Util, FormatNumberMatchesToCharsFixed4) {
   }
   for (double v : {0.00005, -0.00005, 0.00015, 1.23445, 2.5e-5, 612.00005, -0.0, 0.99995, 123456.78905})
     EXPECT_EQ(pg::format_number(v), reference(v)) << std::setprecision(17) << v;
+}
+
+TEST(Util, ReserveOutputAllocatesAFilesNextBytesAndLeavesPipesAlone) {
+  char dir[] = "/tmp/pg-util-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/out";
+  // A file written from offset 100 on: the next 1 MiB is allocated, the size
+  // is where the writes will end, and what was written before is kept.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(pg::write_all(fd, std::string(100, 'a').data(), 100));
+  ASSERT_TRUE(pg::reserve_output(fd, 1 << 20));
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 100 + (1 << 20));
+  EXPECT_GE(static_cast<long long>(st.st_blocks) * 512, 1 << 20);
+  EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 100);
+  char head[100];
+  ASSERT_EQ(pread(fd, head, sizeof head, 0), 100);
+  EXPECT_EQ(std::string(head, 100), std::string(100, 'a'));
+  // More than a file can hold: refused up front, nothing changed.
+  errno = 0;
+  EXPECT_FALSE(pg::reserve_output(fd, 1LL << 62));
+  EXPECT_TRUE(errno == EFBIG || errno == ENOSPC) << strerror(errno);
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 100 + (1 << 20));
+  close(fd);
+  // Opened for appending: left to the writes.
+  fd = open(path.c_str(), O_WRONLY | O_APPEND | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(pg::reserve_output(fd, 1 << 20));
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+  close(fd);
+  // A pipe: nothing to allocate, nothing written.
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  EXPECT_TRUE(pg::reserve_output(p[1], 1 << 20));
+  close(p[1]);
+  char c;
+  EXPECT_EQ(read(p[0], &c, 1), 0);
+  close(p[0]);
+  unlink(path.c_str());
+  rmdir(dir);
 }
