@@ -27,6 +27,7 @@
 #include <qpdf/QPDFWriter.hh>
 
 #include "pdftext.h"
+#include "rawpdf.h"
 #include "util.h"
 
 namespace pg {
@@ -34,6 +35,15 @@ namespace pg {
 namespace {
 
 constexpr double kMargin = 18;  // points from the visible edge for header/footer
+
+// to_box() - the four numbers of a rectangle as a normalised Box; false if
+// they are not a usable one.
+bool to_box(const double (&v)[4], Box& b) {
+  for (double x : v)
+    if (!std::isfinite(x) || std::fabs(x) > 1e6) return false;
+  b = {std::min(v[0], v[2]), std::min(v[1], v[3]), std::max(v[0], v[2]), std::max(v[1], v[3])};
+  return b.x1 - b.x0 >= 1 && b.y1 - b.y0 >= 1;
+}
 
 // to_box() - a rectangle array as a normalised Box; false if it is not one.
 bool to_box(QPDFObjectHandle a, Box& b) {
@@ -43,10 +53,8 @@ bool to_box(QPDFObjectHandle a, Box& b) {
     auto o = a.getArrayItem(i);
     if (!o.isNumber()) return false;
     v[i] = o.getNumericValue();
-    if (!std::isfinite(v[i]) || std::fabs(v[i]) > 1e6) return false;
   }
-  b = {std::min(v[0], v[2]), std::min(v[1], v[3]), std::max(v[0], v[2]), std::max(v[1], v[3])};
-  return b.x1 - b.x0 >= 1 && b.y1 - b.y0 >= 1;
+  return to_box(v, b);
 }
 
 // InputFile - an open regular file read with pread (never mapped: qpdf reads
@@ -96,8 +104,7 @@ class InputFile {
 // content streams, which a file may keep in different places.
 class PreadSource : public InputSource {
  public:
-  PreadSource(const InputFile& f) : name_(f.path()), size_(f.size()) {
-    fd_ = dup(f.fd());
+  PreadSource(const InputFile& f) : name_(f.path()), size_(f.size()), fd_(dup(f.fd())), cache_(fd_, f.size()) {
     if (fd_ < 0) throw Error("cannot read " + f.path() + ": " + strerror(errno));
   }
   ~PreadSource() override { close(fd_); }
@@ -132,69 +139,26 @@ class PreadSource : public InputSource {
   void rewind() override { pos_ = 0; }
   size_t read(char* out, size_t length) override {
     last_offset = pos_;
-    size_t done = 0;
-    while (done < length && pos_ < size_) {
-      const Block* b = load(pos_);
-      if (!b) break;
-      size_t in_block = static_cast<size_t>(b->start + static_cast<qpdf_offset_t>(b->data.size()) - pos_);
-      size_t n = std::min(length - done, in_block);
-      memcpy(out + done, b->data.data() + (pos_ - b->start), n);
-      done += n;
-      pos_ += static_cast<qpdf_offset_t>(n);
-    }
-    return done;
+    size_t n = pos_ < size_ ? cache_.copy(pos_, std::min(length, static_cast<size_t>(size_ - pos_)), out, name_) : 0;
+    pos_ += static_cast<qpdf_offset_t>(n);
+    return n;
   }
   void unreadCh(char) override {
     if (pos_ > 0) pos_--;
   }
 
  private:
-  static constexpr qpdf_offset_t kBlock = 16384;
-  static constexpr int kBlocks = 4;
-  // Block - kBlock bytes of the file (fewer at its end) from `start` on.
-  struct Block {
-    qpdf_offset_t start = -1;
-    std::string data;
-    unsigned long long used = 0;  // when it was last looked at
-  };
-  // load() - the cached block holding offset off, read in place of the least
-  // recently used one if need be; null at the end of the file.
-  const Block* load(qpdf_offset_t off) {
-    Block* oldest = &blocks_[0];
-    for (auto& b : blocks_) {
-      if (b.start >= 0 && off >= b.start && off < b.start + static_cast<qpdf_offset_t>(b.data.size())) {
-        b.used = ++clock_;
-        return &b;
-      }
-      if (b.used < oldest->used) oldest = &b;
-    }
-    qpdf_offset_t start = off - off % kBlock;
-    Block& b = *oldest;
-    b.data.resize(static_cast<size_t>(kBlock));
-    ssize_t n;
-    do n = pread(fd_, b.data.data(), b.data.size(), static_cast<off_t>(start));
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      b.start = -1;
-      throw std::runtime_error(name_ + ": read error: " + strerror(errno));
-    }
-    b.data.resize(static_cast<size_t>(n));
-    b.start = start;
-    b.used = ++clock_;
-    return off < start + n ? &b : nullptr;
-  }
   // byte_at() - the byte at off through the cache.
   bool byte_at(qpdf_offset_t off, char& c) {
-    const Block* b = load(off);
+    const BlockCache::Block* b = cache_.load(off, name_);
     if (!b) return false;
     c = b->data[static_cast<size_t>(off - b->start)];
     return true;
   }
   std::string name_;
-  int fd_ = -1;
   qpdf_offset_t size_ = 0, pos_ = 0;
-  Block blocks_[kBlocks];
-  unsigned long long clock_ = 0;
+  int fd_ = -1;
+  BlockCache cache_;
 };
 
 // damaged_error() - the error for a PDF qpdf warned about while RepairDamagedPDF is No.
@@ -382,22 +346,32 @@ struct PageGeometry {
   int rotate = 0;
 };
 
-// geometry_of() - MediaBox, visible box (CropBox clipped to MediaBox) and a
-// right-angle /Rotate of page i (1-based), from the page's (inherited) values;
-// throws Error.
-PageGeometry geometry_of(QPDFObjectHandle media_box, QPDFObjectHandle crop_box, QPDFObjectHandle rotate, int i) {
+// geometry_from() - geometry_of() from the values already read: the boxes
+// (null where not a valid one) and the /Rotate integer (0 where none).
+PageGeometry geometry_from(const Box* media_box, const Box* crop_box, long long rotate, int i) {
   PageGeometry g;
-  if (!to_box(media_box, g.media)) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
+  if (!media_box) throw Error("page " + std::to_string(i) + " has no valid MediaBox");
+  g.media = *media_box;
   Box& crop = g.crop;
   const Box& media = g.media;
-  if (!to_box(crop_box, crop)) crop = media;
+  crop = crop_box ? *crop_box : media;
   // The visible area is the CropBox clipped to the MediaBox.
   crop = {std::max(crop.x0, media.x0), std::max(crop.y0, media.y0), std::min(crop.x1, media.x1),
           std::min(crop.y1, media.y1)};
   if (crop.x1 - crop.x0 < 1 || crop.y1 - crop.y0 < 1) crop = media;
-  if (rotate.isInteger()) g.rotate = static_cast<int>(((rotate.getIntValue() % 360) + 360) % 360);
+  g.rotate = static_cast<int>(((rotate % 360) + 360) % 360);
   if (g.rotate % 90) g.rotate = 0;
   return g;
+}
+
+// geometry_of() - MediaBox, visible box (CropBox clipped to MediaBox) and a
+// right-angle /Rotate of page i (1-based), from the page's (inherited) values;
+// throws Error.
+PageGeometry geometry_of(QPDFObjectHandle media_box, QPDFObjectHandle crop_box, QPDFObjectHandle rotate, int i) {
+  Box media, crop;
+  bool has_media = to_box(media_box, media), has_crop = to_box(crop_box, crop);
+  long long r = rotate.isInteger() ? rotate.getIntValue() : 0;
+  return geometry_from(has_media ? &media : nullptr, has_crop ? &crop : nullptr, r, i);
 }
 
 // page_geometry() - geometry_of() page i, inherited values included (qpdf's lookup).
@@ -722,11 +696,22 @@ struct Inherited {
   QPDFObjectHandle media, crop, rotate, resources;
 };
 
+// PageRef - a page of the tree: its object, and if `plain`, the object as the
+// RawReader read it (else qpdf reads it).
+struct PageRef {
+  QPDFObjectHandle handle;
+  bool plain = false;
+  RawObject raw;
+};
+
 // PagePart - one thread's share of the pages for stamp_incremental(): the parse
 // it reads them from, its pages, and what it wrote for them.
 struct PagePart {
   QPDF* pdf = nullptr;
-  std::vector<QPDFPageObjectHelper> pages;  // in document order within each page-tree node taken
+  std::unique_ptr<RawReader> raw;  // reads the pages and content streams in the plain subset, if set
+  std::string data;                // a content stream's data, read by raw
+  std::vector<PageRef> pages;      // in document order within each page-tree node taken
+  int plain_pages = 0;             // how many of them stamp_plain_page() did
   std::set<QPDFObjGen> nodes;  // every page-tree node and page met
   ChunkedBuffer buf;           // its pages' objects, offsets relative to the buffer
   std::vector<ObjWriter::Entry> entries;
@@ -796,26 +781,170 @@ const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth
   return part.inherited.emplace(og, std::move(here)).first->second;
 }
 
+// is_name() - whether o's dictionary has `name` (with its slash) for key.
+bool is_name(const RawObject& o, std::string_view key, std::string_view name) {
+  const RawValue* v = o.find(key);
+  return v && v->kind == RawValue::Name && o.view(*v) == name;
+}
+
+// absent() - whether a raw entry is missing or null (the same to PDF).
+bool absent(const RawValue* v) { return !v || v->kind == RawValue::Null; }
+
 // collect_pages() - append the pages under node (depth levels below the root)
 // to part.pages in document order; only a plain tree is accepted: every node an
 // indirect dictionary of /Type /Pages (with /Kids) or /Page, none met twice.
 // Throws FullRewrite for anything else, Error past MaxPages.
 void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const QueueSettings& s) {
-  if (!node.isIndirect() || !node.isDictionary())
-    throw FullRewrite{"a page-tree node is not an indirect dictionary"};
+  if (!node.isIndirect()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
+  PageRef page;
+  page.handle = node;
+  // A page in the plain subset is read straight from the file, the others by qpdf.
+  page.plain = part.raw && part.raw->read(node.getObjGen(), page.raw) && !page.raw.stream &&
+               page.raw.value.kind == RawValue::Dict && is_name(page.raw, "/Type", "/Page");
+  if (!page.plain && !node.isDictionary()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
   if (!part.nodes.insert(node.getObjGen()).second) throw FullRewrite{"several pages share one page object"};
-  auto type = node.getKey("/Type");
-  if (type.isNameAndEquals("/Page")) {
-    part.pages.emplace_back(node);
+  if (page.plain || node.getKey("/Type").isNameAndEquals("/Page")) {
+    part.pages.push_back(std::move(page));
     if (static_cast<long long>(part.pages.size()) > s.max_pages)
       throw Error("the PDF has more pages than MaxPages " + std::to_string(s.max_pages));
     return;
   }
+  auto type = node.getKey("/Type");
   auto kids = node.getKey("/Kids");
   if (!type.isNameAndEquals("/Pages") || !kids.isArray())
     throw FullRewrite{"a page-tree node is neither /Type /Pages with /Kids nor /Type /Page"};
   if (depth >= 64) throw FullRewrite{"the page tree is more than 64 levels deep"};
   for (auto& kid : kids.aitems()) collect_pages(kid, depth + 1, part, s);
+}
+
+// plain_box() - a raw rectangle: a direct array of four direct numbers that
+// make a usable Box (in b), or any other value that does not (none); false
+// where qpdf must read it (references, items that are not numbers).
+bool plain_box(const RawObject& o, const RawValue& v, Box& b, bool& none) {
+  none = true;
+  if (v.kind == RawValue::Ref) return false;
+  if (v.kind != RawValue::Array) return true;
+  std::vector<double> n;
+  if (!raw_numbers(o, v, n)) return false;
+  if (n.size() == 4) {
+    double a[4] = {n[0], n[1], n[2], n[3]};
+    none = !to_box(a, b);
+  }
+  return true;
+}
+
+// stamp_plain_page() - stamp_part_pages()'s work for page i, object og, as
+// the raw reader read it (po): its form and new page object, written with w
+// and numbered from next on. False, with nothing written or counted, where a
+// value it needs is not in the plain subset: qpdf then reads the page.
+bool stamp_plain_page(PagePart& part, const RawObject& po, QPDFObjGen og, int i, int& next, ObjWriter& w,
+                      const std::string& fixed_res) {
+  // One content stream, itself plain.
+  const RawValue* contents = po.find("/Contents");
+  if (!contents || contents->kind != RawValue::Ref) return false;
+  QPDFObjGen content_og(static_cast<int>(contents->num), contents->gen);
+  RawObject content;
+  if (!part.raw->read(content_og, content) || !content.stream) return false;
+  for (const char* k : {"/F", "/FFilter", "/FDecodeParms"})
+    if (!absent(content.find(k))) return false;  // an external file: qpdf's path refuses it
+  // What the page inherits, from its /Parent (a node qpdf reads, once).
+  const Inherited* up = &part.none;
+  const RawValue* parent = po.find("/Parent");
+  if (!absent(parent)) {
+    if (parent->kind != RawValue::Ref) return false;
+    auto node = part.pdf->getObject(static_cast<int>(parent->num), parent->gen);
+    if (!node.isNull()) up = &inherited_from(part, node, 1);
+  }
+  // Its boxes and rotation, its own or inherited.
+  Box media, crop;
+  bool no_media = true, no_crop = true;
+  const RawValue* v = po.find("/MediaBox");
+  if (absent(v))
+    no_media = !to_box(up->media, media);
+  else if (!plain_box(po, *v, media, no_media))
+    return false;
+  v = po.find("/CropBox");
+  if (absent(v))
+    no_crop = !to_box(up->crop, crop);
+  else if (!plain_box(po, *v, crop, no_crop))
+    return false;
+  long long rotate = 0;
+  v = po.find("/Rotate");
+  if (absent(v)) {
+    QPDFObjectHandle inherited = up->rotate;
+    if (inherited.isInteger()) rotate = inherited.getIntValue();
+  } else if (v->kind == RawValue::Ref) {
+    return false;
+  } else if (v->kind == RawValue::Int) {
+    rotate = v->num;
+  }
+  // The resources, a reference or a dictionary (as it is), and the /Group.
+  std::string resources;
+  v = po.find("/Resources");
+  if (!absent(v) && v->kind == RawValue::Dict) {
+    resources = po.view(*v);
+  } else {
+    QPDFObjectHandle r = up->resources;
+    if (!absent(v) && v->kind == RawValue::Ref) {
+      auto own = part.pdf->getObject(static_cast<int>(v->num), v->gen);
+      if (!own.isNull()) r = own;
+    } else if (!absent(v)) {
+      r = part.null;  // not a dictionary
+    }
+    resources = r.isDictionary() ? shallow(r) : "<< >>";
+  }
+  std::string group;
+  v = po.find("/Group");
+  if (!absent(v) && v->kind == RawValue::Dict) {
+    group = po.view(*v);
+  } else if (!absent(v) && v->kind == RawValue::Ref) {
+    auto g = part.pdf->getObject(static_cast<int>(v->num), v->gen);
+    if (g.isDictionary()) group = shallow(g);
+  }
+  PageGeometry g = geometry_from(no_media ? nullptr : &media, no_crop ? nullptr : &crop, rotate, i);
+
+  // The form, as stamp_part_pages() makes it: shared by the pages with the same
+  // content stream and form dictionary.
+  std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
+                     format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
+                     "] /Resources " + resources;
+  if (!group.empty()) head += " /Group " + group;
+  auto key = std::make_pair(content_og, head);
+  auto it = part.forms.find(key);
+  int form_num;
+  if (it != part.forms.end()) {
+    form_num = it->second;
+  } else {
+    for (const char* k : {"/Filter", "/DecodeParms"}) {
+      const RawValue* f = content.find(k);
+      if (absent(f)) continue;
+      head += ' ';
+      head += k;
+      head += ' ';
+      head += content.view(*f);
+    }
+    if (!part.raw->read_data(content, part.data)) return false;
+    form_num = next++;
+    w.stream(form_num, head, part.data.data(), part.data.size());
+    part.forms[key] = form_num;
+  }
+  int content_num = next++;
+  part.stamps.push_back({i, content_num, g});
+
+  // The page object again, its entries as they are but the new content and resources.
+  std::string dict = "<<";
+  for (auto& e : po.entries) {
+    std::string_view k = po.key(e);
+    if (k == "/Contents" || k == "/Resources" || e.value.kind == RawValue::Null) continue;
+    dict += ' ';
+    dict += k;
+    dict += ' ';
+    dict += po.view(e.value);
+  }
+  dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
+          std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
+  w.object(og.getObj(), og.getGen(), dict);
+  return true;
 }
 
 // stamp_part_pages() - for each page of part from pages[from] on, which is
@@ -831,7 +960,11 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
   for (size_t at = from; at < part.pages.size(); at++) {
     auto& page = part.pages[at];
     i++;
-    auto po = page.getObjectHandle();
+    if (page.plain && stamp_plain_page(part, page.raw, page.handle.getObjGen(), i, next, w, fixed_res)) {
+      part.plain_pages++;
+      continue;
+    }
+    auto po = page.handle;
     QPDFObjGen og = po.getObjGen();
     if (!po.isIndirect() || !xref.count(og)) throw FullRewrite{"page " + std::to_string(i) + " is not an object of the file"};
     // One copy of the page's entries: each lookup below is then free.
@@ -872,7 +1005,7 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
         if (contents.isArray() && contents.getArrayNItems() > 0) {
           Pl_Flate flate("compress page contents", &buf, Pl_Flate::a_deflate);
           Pl_Limit limit(&flate, s.max_content_bytes);
-          page.pipeContents(&limit);
+          QPDFPageObjectHelper(po).pipeContents(&limit);
           limit.finish();
           head += " /Filter /FlateDecode";
         } else {
@@ -1022,12 +1155,15 @@ void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::s
 // A document of kSplitPages pages or more is stamped on two threads when
 // `second` is given: a second parse is begun into it as soon as the page count
 // is read, and its thread takes pages from the end of the tree.
-// With keep_work, what it built is left unfreed (see StampOptions::keep_parsed_document).
+// With keep_work, what it built is left unfreed (see StampOptions::keep_parsed_document);
+// with read_plain, pages and content streams in the plain subset are read by a
+// RawReader, the others by qpdf.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
                               const std::function<std::string(int, int)>& text_for_page,
                               const std::function<void(int)>& on_update_certain,
-                              std::unique_ptr<SecondParse>* second_parse, ChunkedBuffer& upd, bool keep_work) {
+                              std::unique_ptr<SecondParse>* second_parse, ChunkedBuffer& upd, bool keep_work,
+                              bool read_plain) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -1111,6 +1247,8 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // destroyed) before it is joined.
   auto& parts = work->parts;
   parts[0].pdf = &pdf;
+  if (read_plain)
+    for (auto& part : parts) part.raw = std::make_unique<RawReader>(f.fd(), f.size(), f.path(), xref);
   StampResult second_res;          // what the second part's stamps report (page 1 is never in it)
   std::promise<int> second_count;  // set by the task
   std::future<int> pages_f;        // waited for by the task: the total page count
@@ -1202,6 +1340,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   if (declared != static_cast<long long>(total)) throw FullRewrite{"the page tree's /Count does not match its pages"};
   res.pages = static_cast<int>(total);
   res.threads = split ? 2 : 1;
+  res.plain_pages = parts[0].plain_pages + parts[1].plain_pages;
 
   if (pdf.anyWarnings()) throw FullRewrite{"qpdf warned while reading the pages"};
 
@@ -1326,7 +1465,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     ChunkedBuffer update;
     try {
       StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.on_update_certain, &second, update,
-                                        opt.keep_parsed_document);
+                                        opt.keep_parsed_document, opt.read_plain_objects);
       if (opt.update)
         *opt.update = std::move(update);
       else

@@ -19,6 +19,7 @@ struct StampResult {
   bool incremental = false;  // output = the input's bytes unchanged + an appended update
   std::string full_rewrite_reason;  // why the whole file was rewritten (empty if incremental)
   int threads = 1;  // how many threads read and stamped the pages
+  int plain_pages = 0;  // pages the incremental path read straight from the file (StampOptions::read_plain_objects)
 };
 
 // StampOptions - how stamp_pdf() may write its output.
@@ -37,6 +38,11 @@ struct StampOptions {
   // that could make it fall back to the full rewrite: what remains is laying
   // out the update's bytes. Not called by the full rewrite.
   std::function<void(int pages)> on_update_certain;
+  // The incremental path reads the page objects and content streams written
+  // in the plain subset of PDF syntax straight from the file (RawReader, about
+  // a tenth of qpdf's work for each), and asks qpdf for all others. Off: qpdf
+  // reads them all (to compare the two).
+  bool read_plain_objects = true;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

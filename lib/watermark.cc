@@ -302,6 +302,9 @@ int run_watermark_filter(const std::vector<std::string>& argv, int in_fd, int ou
                                           std::to_string(r.pages));
     if (recorded != code) audit.add(stamp_event());
     if (!r.incremental) log_debug("whole file rewritten: " + r.full_rewrite_reason);
+    if (r.incremental)
+      log_debug(std::to_string(r.plain_pages) + " of " + std::to_string(r.pages) +
+                " page(s) read straight from the file, the others by qpdf");
     if (!r.replaced.empty()) {
       std::string list;
       for (size_t i = 0; i < r.replaced.size() && i < 10; i++) list += (i ? " " : "") + codepoint_name(r.replaced[i]);

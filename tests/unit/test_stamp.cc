@@ -991,6 +991,49 @@ TEST(StampIncremental, PagesSharingContentKeepTheirOwnBoxes) {
   EXPECT_TRUE(dark_in_band(d / "s-2.pgm", 0.08, 0.14)) << "content clipped by another page's box";
 }
 
+TEST(StampIncremental, PagesReadPlainComeOutAsWhenQpdfReadsThem) {
+  // Each fixture stamped with its plain pages and content streams read
+  // straight from the file, and again with qpdf reading them all: the same
+  // pages of the same sizes, with the same words in the same places.
+  TempDir d;
+  struct Case {
+    const char* file;
+    bool plain;  // whether its pages are in the plain subset
+  };
+  for (auto c : {Case{"simple.pdf", true}, Case{"rotated.pdf", true}, Case{"cropbox-offset.pdf", true},
+                 Case{"landscape.pdf", true}, Case{"mixed-sizes.pdf", true}, Case{"unbalanced-q.pdf", true},
+                 Case{"inherited.pdf", true}, Case{"contents-array.pdf", false}, Case{"objstm.pdf", false},
+                 Case{"latin1-title.pdf", true}, Case{"pages-1000.pdf", true}}) {
+    std::string in = pgtest::pdfgen_dir() + "/" + c.file;
+    std::vector<std::pair<double, double>> sizes[2];
+    std::vector<std::vector<Word>> words[2];
+    int pages = 0;
+    for (int plain = 0; plain < 2; plain++) {
+      pg::StampOptions opt;
+      opt.read_plain_objects = plain == 1;
+      std::string out = d / (std::to_string(plain) + c.file);
+      auto r = stamp_with(in, out, {}, opt);
+      ASSERT_TRUE(r.incremental) << c.file << ": " << r.full_rewrite_reason;
+      EXPECT_EQ(r.plain_pages, plain && c.plain ? r.pages : 0) << c.file;
+      EXPECT_TRUE(qpdf_check_ok(out)) << c.file;
+      words[plain] = page_words(out, sizes[plain]);
+      pages = r.pages;
+    }
+    ASSERT_EQ(static_cast<int>(words[1].size()), pages) << c.file;
+    EXPECT_EQ(sizes[0], sizes[1]) << c.file;
+    ASSERT_EQ(words[0].size(), words[1].size()) << c.file;
+    for (size_t p = 0; p < words[0].size(); p++) {
+      ASSERT_EQ(words[0][p].size(), words[1][p].size()) << c.file << " page " << p + 1;
+      for (size_t w = 0; w < words[0][p].size(); w++) {
+        const Word &a = words[0][p][w], &b = words[1][p][w];
+        EXPECT_EQ(a.text, b.text) << c.file << " page " << p + 1;
+        EXPECT_NEAR(a.x0, b.x0, 0.01) << c.file << " page " << p + 1 << " " << a.text;
+        EXPECT_NEAR(a.y0, b.y0, 0.01) << c.file << " page " << p + 1 << " " << a.text;
+      }
+    }
+  }
+}
+
 TEST(StampIncremental, ResourcesAreCopiedAsReferencesWithoutReadingWhatTheyName) {
   // The page's resources name an image the content never draws, whose object is
   // unreadable. qpdf's unparse() would read it (to leave out null values) and
@@ -1004,10 +1047,17 @@ TEST(StampIncremental, ResourcesAreCopiedAsReferencesWithoutReadingWhatTheyName)
   objs.push_back("this is not an object at all");
   std::string in = d / "unread.pdf", out = d / "out.pdf";
   pgtest::write_text(in, hand_pdf(objs));
-  auto r = stamp_with(in, out, {});
-  ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
-  std::string update = pgtest::slurp(out).substr(pgtest::slurp(in).size());
-  EXPECT_NE(update.find("/XObject << /Gone 9 0 R /Im1 6 0 R >>"), std::string::npos) << update;
-  check_all_pages(out, 1);
-  EXPECT_TRUE(renders_cleanly(out, d));
+  // Read plain (as written) and by qpdf (its entries in its order).
+  for (bool plain : {true, false}) {
+    pg::StampOptions opt;
+    opt.read_plain_objects = plain;
+    auto r = stamp_with(in, out, {}, opt);
+    ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+    std::string update = pgtest::slurp(out).substr(pgtest::slurp(in).size());
+    EXPECT_NE(update.find(plain ? "/XObject << /Im1 6 0 R /Gone 9 0 R >>" : "/XObject << /Gone 9 0 R /Im1 6 0 R >>"),
+              std::string::npos)
+        << update;
+    check_all_pages(out, 1);
+    EXPECT_TRUE(renders_cleanly(out, d));
+  }
 }
