@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include <qpdf/Pl_Flate.hh>
+#include <qpdf/Pipeline.hh>
+
 namespace pg {
 
 const BlockCache::Block* BlockCache::load(long long off, const std::string& name) {
@@ -64,6 +67,22 @@ const RawValue* RawObject::find(std::string_view k) const {
     if (key(e) == k) return &e.value;
   return nullptr;
 }
+
+namespace {
+
+// absent_or() - whether key is missing from o or null.
+bool absent_or(const RawObject& o, std::string_view key) {
+  const RawValue* v = o.find(key);
+  return !v || v->kind == RawValue::Null;
+}
+
+// has_name() - whether o has `name` for key.
+bool has_name(const RawObject& o, std::string_view key, std::string_view name) {
+  const RawValue* v = o.find(key);
+  return v && v->kind == RawValue::Name && o.view(*v) == name;
+}
+
+}  // namespace
 
 namespace {
 
@@ -287,7 +306,9 @@ bool raw_numbers(const RawObject& o, const RawValue& v, std::vector<double>& out
 
 bool RawReader::read(QPDFObjGen og, RawObject& out) {
   auto it = xref_.find(og);
-  if (it == xref_.end() || it->second.getType() != 1) return false;  // free, or in an object stream
+  if (it != xref_.end() && it->second.getType() == 2)
+    return read_in_objstm(og, it->second.getObjStreamNumber(), it->second.getObjStreamIndex(), out);
+  if (it == xref_.end() || it->second.getType() != 1) return false;  // a free object
   long long offset = it->second.getOffset();
   if (offset < 0 || offset >= cache_.size()) return false;
   if (read_at(og, offset, kFirstWindow, out, false)) return true;
@@ -356,6 +377,108 @@ bool RawReader::stream_ends(long long end) {
   // An end of line may come before endstream (CR LF, LF or CR).
   if (!p.eol() && n > 0 && buf[0] == '\r') p = Parser(buf + 1, buf + n);
   return p.keyword("endstream") && p.space() && p.keyword("endobj");
+}
+
+namespace {
+
+constexpr size_t kMaxObjStm = 8 << 20;  // decoded bytes
+constexpr int kObjStmsKept = 4;
+
+// Pl_Capped - the end of a qpdf pipeline: appends to a string, throwing past a limit.
+class Pl_Capped : public Pipeline {
+ public:
+  Pl_Capped(std::string& out, size_t limit) : Pipeline("printguard capped", nullptr), out_(out), limit_(limit) {}
+  void write(unsigned char const* data, size_t len) override {
+    if (len > limit_ - out_.size()) throw std::length_error("object stream too large");
+    out_.append(reinterpret_cast<const char*>(data), len);
+  }
+  void finish() override {}
+
+ private:
+  std::string& out_;
+  size_t limit_;
+};
+
+}  // namespace
+
+const RawReader::ObjStm* RawReader::objstm(int num) {
+  for (auto& o : objstms_)
+    if (o.num == num) {
+      o.used = ++objstm_clock_;
+      return o.ok ? &o : nullptr;
+    }
+  if (objstms_.size() < static_cast<size_t>(kObjStmsKept)) objstms_.emplace_back();
+  ObjStm* slot = &objstms_[0];
+  for (auto& o : objstms_)
+    if (o.used < slot->used) slot = &o;
+  ObjStm& os = *slot;
+  os = ObjStm{};
+  os.num = num;
+  os.used = ++objstm_clock_;
+  RawObject st;
+  if (!read(QPDFObjGen(num, 0), st) || !st.stream || !absent_or(st, "/DecodeParms") || !absent_or(st, "/F") ||
+      !has_name(st, "/Type", "/ObjStm"))
+    return nullptr;
+  const RawValue *n = st.find("/N"), *first = st.find("/First"), *filter = st.find("/Filter");
+  if (!n || n->kind != RawValue::Int || n->num < 0 || n->num > 100000 || !first || first->kind != RawValue::Int ||
+      first->num < 0)
+    return nullptr;
+  bool flate = filter && filter->kind != RawValue::Null;
+  if (flate && !(filter->kind == RawValue::Name && st.view(*filter) == "/FlateDecode")) return nullptr;
+  std::string encoded;
+  if (!read_data(st, encoded)) return nullptr;
+  if (flate) {
+    bool warned = false;
+    try {
+      Pl_Capped out(os.data, kMaxObjStm);
+      Pl_Flate inflate("object stream", &out, Pl_Flate::a_inflate);
+      inflate.setWarnCallback([&warned](char const*, int) { warned = true; });
+      inflate.write(reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size());
+      inflate.finish();
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+    if (warned) return nullptr;
+  } else {
+    if (encoded.size() > kMaxObjStm) return nullptr;
+    os.data = std::move(encoded);
+  }
+  // The header: N pairs of object number and offset (from /First) before /First.
+  size_t start = static_cast<size_t>(first->num);
+  if (start > os.data.size()) return nullptr;
+  Parser p(os.data.data(), os.data.data() + start);
+  for (long long i = 0; i < n->num; i++) {
+    long long obj, off;
+    if (!p.space() || !p.unsigned_int(obj, 10) || !p.space() || !p.unsigned_int(off, 10)) return nullptr;
+    if (off > static_cast<long long>(os.data.size() - start)) return nullptr;
+    os.index.emplace_back(obj, start + static_cast<size_t>(off));
+  }
+  os.ok = true;
+  return &os;
+}
+
+bool RawReader::read_in_objstm(QPDFObjGen og, int stream, int index, RawObject& out) {
+  if (og.getGen() != 0 || index < 0 || stream == og.getObj()) return false;
+  const ObjStm* os = objstm(stream);
+  if (!os || static_cast<size_t>(index) >= os->index.size() || os->index[static_cast<size_t>(index)].first != og.getObj())
+    return false;
+  size_t at = os->index[static_cast<size_t>(index)].second;
+  size_t end = std::min(os->data.size(), at + kMaxWindow);
+  Parser p(os->data.data() + at, os->data.data() + end);
+  RawValue v;
+  std::vector<RawEntry> entries;
+  if (!p.value(v, 0, &entries)) return false;
+  out.text.assign(os->data, at + v.pos, v.len);
+  for (auto& e : entries) {
+    e.key_pos -= v.pos;
+    e.value.pos -= v.pos;
+  }
+  v.pos = 0;
+  out.value = v;
+  out.entries = std::move(entries);
+  out.stream = false;
+  out.data_offset = out.data_length = 0;
+  return true;
 }
 
 bool RawReader::read_data(const RawObject& stream, std::string& out) {

@@ -83,9 +83,12 @@ bool raw_numbers(const RawObject& o, const RawValue& v, std::vector<double>& out
 // dictionary, 64 KB), then `endobj`;
 // or a dictionary then `stream`, an end of line, /Length bytes (a direct
 // integer, or a reference to an integer object read the same way), and
-// `endstream` and `endobj`. read() says false for anything else, and the
-// caller asks qpdf, which reads every PDF (and warns where it must repair).
-// One reader per thread.
+// `endstream` and `endobj`. An object in an object stream is read the same
+// way (without `N G obj` and `endobj`) when the stream is plain itself, of
+// /Type /ObjStm, Flate-compressed or not (no /DecodeParms), and decodes to at
+// most 8 MB whose header lists the object where the table says. read() says
+// false for anything else, and the caller asks qpdf, which reads every PDF
+// (and warns where it must repair). One reader per thread.
 class RawReader {
  public:
   RawReader(int fd, long long size, const std::string& name, const std::map<QPDFObjGen, QPDFXRefEntry>& xref)
@@ -102,6 +105,20 @@ class RawReader {
   bool read_at(QPDFObjGen og, long long offset, size_t window, RawObject& out, bool want_int);
   // stream_ends() - whether the data at [off, off + len) is followed by endstream and endobj.
   bool stream_ends(long long end);
+  // ObjStm - an object stream, decoded: its objects' numbers and offsets in data.
+  struct ObjStm {
+    int num = 0;
+    bool ok = false;
+    std::string data;
+    std::vector<std::pair<long long, size_t>> index;
+    unsigned long long used = 0;
+  };
+  // objstm() - object stream num, decoded (the last few are kept); null if it is not plain.
+  const ObjStm* objstm(int num);
+  // read_in_objstm() - object og, the index'th of object stream `stream`.
+  bool read_in_objstm(QPDFObjGen og, int stream, int index, RawObject& out);
+  std::vector<ObjStm> objstms_;
+  unsigned long long objstm_clock_ = 0;
   BlockCache cache_;
   std::string name_;
   const std::map<QPDFObjGen, QPDFXRefEntry>& xref_;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include <qpdf/QPDF.hh>
+#include <qpdf/Pl_Buffer.hh>
+#include <qpdf/Pl_Flate.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 
 #include "rawpdf.h"
@@ -189,6 +191,103 @@ TEST(RawPdf, LongObjectsAndBlockEdgesAreReadWhole) {
   for (int i = 0; i < 400; i++) {
     ASSERT_TRUE(f.read(3 + i, o)) << i;
     EXPECT_EQ(o.find("/Index")->num, i);
+  }
+}
+
+TEST(RawPdf, ObjectsInObjectStreamsAreReadAsQpdfReadsThem) {
+  // The fixture qpdf wrote with object streams: every compressed object is
+  // read, and is what qpdf reads.
+  QPDF pdf;
+  std::string path = pgtest::pdfgen_dir() + "/objstm.pdf";
+  pdf.processFile(path.c_str());
+  auto xref = pdf.getXRefTable();
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  pg::RawReader raw(fd, static_cast<long long>(pgtest::slurp(path).size()), path, xref);
+  int compressed = 0;
+  for (auto& [og, entry] : xref) {
+    if (entry.getType() != 2) continue;
+    compressed++;
+    pg::RawObject o;
+    ASSERT_TRUE(raw.read(og, o)) << og.unparse(' ');
+    auto q = pdf.getObject(og);
+    EXPECT_EQ(QPDFObjectHandle::parse(&pdf, "[" + o.text + "]").getArrayItem(0).unparse(), q.unparseResolved()) << o.text;
+  }
+  EXPECT_GE(compressed, 5);
+  close(fd);
+}
+
+// ObjStmFile - a file of given bytes and a cross-reference map made by hand.
+struct ObjStmFile {
+  std::string path;
+  int fd = -1;
+  std::map<QPDFObjGen, QPDFXRefEntry> xref;
+  std::unique_ptr<pg::RawReader> raw;
+  ObjStmFile(const TempDir& d, const std::string& bytes) : path(d / "h.pdf") {
+    pgtest::write_text(path, bytes);
+    fd = open(path.c_str(), O_RDONLY);
+  }
+  ~ObjStmFile() { close(fd); }
+  pg::RawReader& reader(long long size) {
+    raw = std::make_unique<pg::RawReader>(fd, size, path, xref);
+    return *raw;
+  }
+};
+
+// deflated() - data compressed by qpdf's Flate.
+std::string deflated(const std::string& data) {
+  Pl_Buffer buf("deflated");
+  Pl_Flate flate("deflate", &buf, Pl_Flate::a_deflate);
+  flate.write(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  flate.finish();
+  auto b = buf.getBufferSharedPointer();
+  return std::string(reinterpret_cast<const char*>(b->getBuffer()), b->getSize());
+}
+
+TEST(RawPdf, AnObjectStreamThatIsNotPlainIsLeftToQpdf) {
+  // Object streams 1 to 7 each hold objects 20 and 21 ("<< /A 1 >>" and
+  // "[2]"), each stream otherwise plain but for one thing (1 and 2 are right).
+  TempDir d;
+  std::string objs = "20 0 21 11 << /A 1 >> [2]";
+  std::string z = deflated(objs), bad = z;
+  bad[bad.size() / 2] = static_cast<char>(bad[bad.size() / 2] ^ 0x55);
+  std::vector<std::string> streams = {
+      "<< /Type /ObjStm /N 2 /First 11 /Length " + std::to_string(objs.size()) + " >>\nstream\n" + objs,
+      "<< /Type /ObjStm /N 2 /First 11 /Filter /FlateDecode /Length " + std::to_string(z.size()) + " >>\nstream\n" + z,
+      "<< /Type /ObjStm /N 2 /First 11 /Filter /FlateDecode /Length " + std::to_string(bad.size()) + " >>\nstream\n" +
+          bad,
+      "<< /Type /ObjStm /N 2 /First 11 /Filter /FlateDecode /DecodeParms << /Predictor 1 >> /Length " +
+          std::to_string(z.size()) + " >>\nstream\n" + z,
+      "<< /N 2 /First 11 /Length " + std::to_string(objs.size()) + " >>\nstream\n" + objs,
+      "<< /Type /ObjStm /N 3 /First 11 /Length " + std::to_string(objs.size()) + " >>\nstream\n" + objs,
+      "<< /Type /ObjStm /N 2 /First 11 /Filter /LZWDecode /Length " + std::to_string(objs.size()) + " >>\nstream\n" +
+          objs};
+  std::string bytes = "%PDF-1.5\n";
+  std::vector<size_t> at;
+  for (size_t i = 0; i < streams.size(); i++) {
+    at.push_back(bytes.size());
+    bytes += std::to_string(i + 1) + " 0 obj\n" + streams[i] + "\nendstream\nendobj\n";
+  }
+  ObjStmFile f(d, bytes);
+  for (size_t i = 0; i < streams.size(); i++)
+    f.xref[QPDFObjGen(static_cast<int>(i) + 1, 0)] = QPDFXRefEntry(1, static_cast<qpdf_offset_t>(at[i]), 0);
+  for (int stream = 1; stream <= 7; stream++) {
+    f.xref[QPDFObjGen(20, 0)] = QPDFXRefEntry(2, stream, 0);
+    f.xref[QPDFObjGen(21, 0)] = QPDFXRefEntry(2, stream, 1);
+    auto& raw = f.reader(static_cast<long long>(bytes.size()));
+    pg::RawObject o;
+    bool plain = stream <= 2;
+    EXPECT_EQ(raw.read(QPDFObjGen(20, 0), o), plain) << "stream " << stream;
+    if (plain) {
+      EXPECT_EQ(o.text, "<< /A 1 >>");
+      ASSERT_TRUE(raw.read(QPDFObjGen(21, 0), o));
+      EXPECT_EQ(o.text, "[2]");
+      // The table's index must list the object: 21 is not the first.
+      f.xref[QPDFObjGen(21, 0)] = QPDFXRefEntry(2, stream, 0);
+      EXPECT_FALSE(raw.read(QPDFObjGen(21, 0), o));
+      f.xref[QPDFObjGen(21, 0)] = QPDFXRefEntry(2, stream, 5);
+      EXPECT_FALSE(raw.read(QPDFObjGen(21, 0), o));
+    }
   }
 }
 
