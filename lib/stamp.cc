@@ -109,22 +109,32 @@ class PreadSource : public InputSource {
   }
   ~PreadSource() override { close(fd_); }
   qpdf_offset_t findAndSkipNextEOL() override {
-    // The offset of the next end of line; the position moves past all of its CR/LF.
+    // The offset of the next end of line; the position moves past all of its
+    // CR/LF. Scanned a cached block at a time (qpdf asks once a table entry).
     qpdf_offset_t result = size_;
-    char c;
+    bool in_eol = false;
     while (pos_ < size_) {
-      if (!byte_at(pos_, c)) break;
-      if (c == '\r' || c == '\n') {
-        result = pos_;
-        break;
+      const BlockCache::Block* b = cache_.load(pos_, name_);
+      if (!b) break;
+      const char* base = b->data.data();
+      const char* p = base + (pos_ - b->start);
+      const char* end = base + b->data.size();
+      if (!in_eol) {
+        while (p < end && *p != '\r' && *p != '\n') p++;
+        if (p < end) {
+          result = b->start + (p - base);
+          in_eol = true;
+        }
       }
-      pos_++;
+      if (in_eol) {
+        while (p < end && (*p == '\r' || *p == '\n')) p++;
+        pos_ = b->start + (p - base);
+        if (p < end) return result;
+      } else {
+        pos_ = b->start + (end - base);
+      }
     }
-    if (result == size_) {
-      pos_ = size_;
-      return result;
-    }
-    while (pos_ < size_ && byte_at(pos_, c) && (c == '\r' || c == '\n')) pos_++;
+    pos_ = std::min(pos_, size_);
     return result;
   }
   std::string const& getName() const override { return name_; }
@@ -148,13 +158,6 @@ class PreadSource : public InputSource {
   }
 
  private:
-  // byte_at() - the byte at off through the cache.
-  bool byte_at(qpdf_offset_t off, char& c) {
-    const BlockCache::Block* b = cache_.load(off, name_);
-    if (!b) return false;
-    c = b->data[static_cast<size_t>(off - b->start)];
-    return true;
-  }
   std::string name_;
   qpdf_offset_t size_ = 0, pos_ = 0;
   int fd_ = -1;
@@ -696,6 +699,10 @@ struct Inherited {
   QPDFObjectHandle media, crop, rotate, resources;
 };
 
+// Kind - what a page's entry is for the form: missing (or null), a
+// dictionary (or a reference to one), or anything else.
+enum class Kind { none, dictionary, other };
+
 // PageRef - a page of the tree: its object, and if `plain`, the object as the
 // RawReader read it (else qpdf reads it).
 struct PageRef {
@@ -710,6 +717,7 @@ struct PagePart {
   QPDF* pdf = nullptr;
   std::unique_ptr<RawReader> raw;  // reads the pages and content streams in the plain subset, if set
   std::string data;                // a content stream's data, read by raw
+  std::map<QPDFObjGen, Kind> kinds;  // what value_kind() found each object to be
   std::vector<PageRef> pages;      // in document order within each page-tree node taken
   int plain_pages = 0;             // how many of them stamp_plain_page() did
   std::set<QPDFObjGen> nodes;  // every page-tree node and page met
@@ -817,6 +825,28 @@ void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const Queue
   for (auto& kid : kids.aitems()) collect_pages(kid, depth + 1, part, s);
 }
 
+// value_kind() - the Kind of raw value v (null if absent); an object it
+// refers to is read plain where it can be, else by qpdf (once: part.kinds).
+Kind value_kind(PagePart& part, const RawValue* v) {
+  if (absent(v)) return Kind::none;
+  if (v->kind == RawValue::Dict) return Kind::dictionary;
+  if (v->kind != RawValue::Ref) return Kind::other;
+  QPDFObjGen og(static_cast<int>(v->num), v->gen);
+  auto known = part.kinds.find(og);
+  if (known != part.kinds.end()) return known->second;
+  RawObject o;
+  Kind k;
+  if (part.raw->read(og, o)) {
+    k = o.value.kind == RawValue::Null ? Kind::none
+        : !o.stream && o.value.kind == RawValue::Dict ? Kind::dictionary : Kind::other;
+  } else {
+    auto h = part.pdf->getObject(og);
+    k = h.isNull() ? Kind::none : h.isDictionary() ? Kind::dictionary : Kind::other;
+  }
+  part.kinds.emplace(og, k);
+  return k;
+}
+
 // plain_box() - a raw rectangle: a direct array of four direct numbers that
 // make a usable Box (in b), or any other value that does not (none); false
 // where qpdf must read it (references, items that are not numbers).
@@ -878,29 +908,22 @@ bool stamp_plain_page(PagePart& part, const RawObject& po, QPDFObjGen og, int i,
   } else if (v->kind == RawValue::Int) {
     rotate = v->num;
   }
-  // The resources, a reference or a dictionary (as it is), and the /Group.
+  // The resources, a dictionary or a reference to one (as written), else
+  // inherited; and the /Group likewise.
   std::string resources;
   v = po.find("/Resources");
-  if (!absent(v) && v->kind == RawValue::Dict) {
+  Kind kind = value_kind(part, v);
+  if (kind == Kind::dictionary) {
     resources = po.view(*v);
+  } else if (kind == Kind::other) {
+    resources = "<< >>";
   } else {
     QPDFObjectHandle r = up->resources;
-    if (!absent(v) && v->kind == RawValue::Ref) {
-      auto own = part.pdf->getObject(static_cast<int>(v->num), v->gen);
-      if (!own.isNull()) r = own;
-    } else if (!absent(v)) {
-      r = part.null;  // not a dictionary
-    }
     resources = r.isDictionary() ? shallow(r) : "<< >>";
   }
   std::string group;
   v = po.find("/Group");
-  if (!absent(v) && v->kind == RawValue::Dict) {
-    group = po.view(*v);
-  } else if (!absent(v) && v->kind == RawValue::Ref) {
-    auto g = part.pdf->getObject(static_cast<int>(v->num), v->gen);
-    if (g.isDictionary()) group = shallow(g);
-  }
+  if (value_kind(part, v) == Kind::dictionary) group = po.view(*v);
   PageGeometry g = geometry_from(no_media ? nullptr : &media, no_crop ? nullptr : &crop, rotate, i);
 
   // The form, as stamp_part_pages() makes it: shared by the pages with the same

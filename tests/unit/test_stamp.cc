@@ -1034,6 +1034,57 @@ TEST(StampIncremental, PagesReadPlainComeOutAsWhenQpdfReadsThem) {
   }
 }
 
+TEST(StampIncremental, ResourcesByReferenceAreReadPlainAsQpdfReadsThem) {
+  // Three pages whose /Resources is a reference: to a dictionary, to an
+  // object that is missing (the page then inherits its node's), and to a
+  // stream (no resources). Read plain or by qpdf, each form gets the same
+  // /Resources and the pages show the same words.
+  TempDir d;
+  std::string c = "BT /F1 12 Tf 72 700 Td (Hello hand) Tj ET";
+  std::vector<std::string> objs = {
+      "<< /Type /Catalog /Pages 2 0 R >>",
+      "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 /Resources << /Font << /F1 7 0 R >> >> >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources 8 0 R /Contents 6 0 R >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources 99 0 R /Contents 6 0 R >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources 6 0 R /Contents 6 0 R >>",
+      "<< /Length " + std::to_string(c.size()) + " >>\nstream\n" + c + "\nendstream",
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+      "<< /Font << /F1 7 0 R >> >>"};
+  std::string in = d / "refs.pdf";
+  pgtest::write_text(in, hand_pdf(objs));
+  std::string updates[2];
+  std::vector<std::vector<Word>> words[2];
+  for (int plain = 0; plain < 2; plain++) {
+    pg::StampOptions opt;
+    opt.read_plain_objects = plain == 1;
+    std::string out = d / ("out" + std::to_string(plain) + ".pdf");
+    auto r = stamp_with(in, out, {}, opt);
+    ASSERT_TRUE(r.incremental) << r.full_rewrite_reason;
+    EXPECT_EQ(r.plain_pages, plain ? 3 : 0);
+    updates[plain] = pgtest::slurp(out).substr(pgtest::slurp(in).size());
+    std::vector<std::pair<double, double>> sizes;
+    words[plain] = page_words(out, sizes);
+    EXPECT_TRUE(qpdf_check_ok(out));  // (page 3's text has no font: not rendered)
+  }
+  for (auto& u : updates) {
+    EXPECT_NE(u.find("/Resources 8 0 R"), std::string::npos) << u;
+    EXPECT_NE(u.find("/Resources << /Font << /F1 7 0 R >> >>"), std::string::npos) << u;
+    EXPECT_NE(u.find("/Resources << >>"), std::string::npos) << u;
+  }
+  ASSERT_EQ(words[0].size(), 3u);
+  ASSERT_EQ(words[1].size(), 3u);
+  for (size_t p = 0; p < 3; p++) {
+    ASSERT_EQ(words[0][p].size(), words[1][p].size()) << "page " << p + 1;
+    for (size_t w = 0; w < words[0][p].size(); w++) EXPECT_EQ(words[0][p][w].text, words[1][p][w].text);
+  }
+  // Page 1 and 2 show the content's words; page 3 (no font) not as text.
+  auto has_hello = [](const std::vector<Word>& ws) {
+    return std::any_of(ws.begin(), ws.end(), [](const Word& w) { return w.text == "Hello"; });
+  };
+  EXPECT_TRUE(has_hello(words[1][0]));
+  EXPECT_TRUE(has_hello(words[1][1]));
+}
+
 TEST(StampIncremental, ResourcesAreCopiedAsReferencesWithoutReadingWhatTheyName) {
   // The page's resources name an image the content never draws, whose object is
   // unreadable. qpdf's unparse() would read it (to leave out null values) and
