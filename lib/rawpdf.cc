@@ -88,7 +88,7 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 constexpr size_t kMaxEntries = 512;  // a dictionary's; its keys are compared with each other
-constexpr size_t kFirstWindow = 4096, kMaxWindow = 64 << 10;
+constexpr size_t kMaxWindow = 64 << 10;  // the longest object read
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\0'; }
 bool is_delimiter(char c) { return c && strchr("()<>[]{}/%", c) != nullptr; }
@@ -132,6 +132,10 @@ class Parser {
     return false;
   }
   size_t at() const { return static_cast<size_t>(p_ - b_); }
+  // near_end() - whether the position is so near the end that more bytes
+  // might have made what failed there succeed (no token is longer than this
+  // but a string's or a number's).
+  bool near_end() const { return e_ - p_ < 32; }
 
  private:
   bool number(RawValue& v);
@@ -309,19 +313,36 @@ bool RawReader::read(QPDFObjGen og, RawObject& out) {
   if (it != xref_.end() && it->second.getType() == 2)
     return read_in_objstm(og, it->second.getObjStreamNumber(), it->second.getObjStreamIndex(), out);
   if (it == xref_.end() || it->second.getType() != 1) return false;  // a free object
-  long long offset = it->second.getOffset();
-  if (offset < 0 || offset >= cache_.size()) return false;
-  if (read_at(og, offset, kFirstWindow, out, false)) return true;
-  return cache_.size() - offset > static_cast<long long>(kFirstWindow) && read_at(og, offset, kMaxWindow, out, false);
+  return read_at(og, it->second.getOffset(), out, false);
 }
 
-bool RawReader::read_at(QPDFObjGen og, long long offset, size_t window, RawObject& out, bool want_int) {
+bool RawReader::read_at(QPDFObjGen og, long long offset, RawObject& out, bool want_int) {
   if (offset < 0 || offset >= cache_.size()) return false;
-  std::string local;
-  std::string& buf = want_int ? local : window_;
-  buf.resize(static_cast<size_t>(std::min<long long>(static_cast<long long>(window), cache_.size() - offset)));
-  buf.resize(cache_.copy(offset, buf.size(), buf.data(), name_));
-  Parser p(buf.data(), buf.data() + buf.size());
+  // In place in its cached block (no copy); where that ends too soon, from a
+  // copy of up to 64 KB.
+  const BlockCache::Block* b = cache_.load(offset, name_);
+  if (!b) return false;
+  size_t at = static_cast<size_t>(offset - b->start), n = b->data.size() - at;
+  bool short_of_bytes = false;
+  if (parse_at(og, offset, b->data.data() + at, n, out, want_int, &short_of_bytes)) return true;
+  if (!short_of_bytes || offset + static_cast<long long>(n) >= cache_.size() || n >= kMaxWindow) return false;
+  std::string copy(static_cast<size_t>(std::min<long long>(kMaxWindow, cache_.size() - offset)), '\0');
+  copy.resize(cache_.copy(offset, copy.size(), copy.data(), name_));
+  return parse_at(og, offset, copy.data(), copy.size(), out, want_int, nullptr);
+}
+
+bool RawReader::parse_at(QPDFObjGen og, long long offset, const char* bytes, size_t size, RawObject& out,
+                         bool want_int, bool* short_of_bytes) {
+  Parser p(bytes, bytes + size);
+  // Where the parse fails near the end of the bytes, more of them might help.
+  struct Near {
+    Parser& p;
+    bool* flag;
+    bool ok = false;
+    ~Near() {
+      if (!ok && flag) *flag = p.near_end();
+    }
+  } near{p, short_of_bytes};
   long long num, gen;
   if (!p.unsigned_int(num, 10) || !p.space() || !p.unsigned_int(gen, 5) || !p.space() || !p.keyword("obj"))
     return false;
@@ -333,14 +354,16 @@ bool RawReader::read_at(QPDFObjGen og, long long offset, size_t window, RawObjec
   bool stream = false;
   long long data_offset = 0;
   if (p.keyword("endobj")) {
-    // a plain object
+    // A plain object; unless the bytes end right after it short of the file's
+    // end (the keyword might go on).
+    if (p.at() == size && offset + static_cast<long long>(size) < cache_.size()) return false;
   } else if (v.kind == RawValue::Dict && p.keyword("stream") && p.eol()) {
     stream = true;
     data_offset = offset + static_cast<long long>(p.at());
   } else {
     return false;
   }
-  out.text.assign(buf, v.pos, v.len);
+  out.text.assign(bytes + v.pos, v.len);  // bytes may be a cached block: not read below
   for (auto& e : entries) {
     e.key_pos -= v.pos;
     e.value.pos -= v.pos;
@@ -361,7 +384,7 @@ bool RawReader::read_at(QPDFObjGen og, long long offset, size_t window, RawObjec
     auto it = xref_.find(lo);
     RawObject len_obj;
     if (it == xref_.end() || it->second.getType() != 1 || lo == og ||
-        !read_at(lo, it->second.getOffset(), 256, len_obj, true))
+        !read_at(lo, it->second.getOffset(), len_obj, true))
       return false;
     n = len_obj.value.num;
   }

@@ -101,8 +101,12 @@ class RawReader {
   bool read_data(const RawObject& stream, std::string& out);
 
  private:
-  // read_at() - object og whose text begins at offset, with at most `window` bytes.
-  bool read_at(QPDFObjGen og, long long offset, size_t window, RawObject& out, bool want_int);
+  // read_at() - object og at offset (an integer object if want_int).
+  bool read_at(QPDFObjGen og, long long offset, RawObject& out, bool want_int);
+  // parse_at() - read_at() from the object's first `size` bytes at `bytes`;
+  // where it fails, *short_of_bytes (if given) says whether more bytes might help.
+  bool parse_at(QPDFObjGen og, long long offset, const char* bytes, size_t size, RawObject& out, bool want_int,
+                bool* short_of_bytes);
   // stream_ends() - whether the data at [off, off + len) is followed by endstream and endobj.
   bool stream_ends(long long end);
   // ObjStm - an object stream, decoded: its objects' numbers and offsets in data.
@@ -122,7 +126,6 @@ class RawReader {
   BlockCache cache_;
   std::string name_;
   const std::map<QPDFObjGen, QPDFXRefEntry>& xref_;
-  std::string window_;
 };
 
 }  // namespace pg

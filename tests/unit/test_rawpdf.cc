@@ -169,6 +169,23 @@ TEST(RawPdf, AnythingOutsideThePlainSubsetIsLeftToQpdf) {
   EXPECT_FALSE(f.raw->read(QPDFObjGen(1, 1), o)) << "another generation";
 }
 
+TEST(RawPdf, AKeywordCutByABlocksEndIsReadOnInTheNextBlock) {
+  // Object 2's "endobj" ends exactly where the first 16 KB block does, and
+  // goes on as "endobjx" in the next: not the keyword.
+  TempDir d;
+  std::string head = "%PDF-1.4\n";
+  std::string one = "1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+  std::string two_head = "2 0 obj\n<< /Pad (", two_tail = ") >>\nendobj";
+  size_t pad = 16384 - head.size() - one.size() - two_head.size() - two_tail.size();
+  std::string two = two_head + std::string(pad, 'p') + two_tail;
+  File f(d, {"!" + one, "!" + two + "x\n", "<< /A 1 >>"});
+  ASSERT_EQ(f.offsets[1] + two.size(), 16384u);
+  pg::RawObject o;
+  EXPECT_TRUE(f.read(1, o));
+  EXPECT_FALSE(f.read(2, o));
+  EXPECT_TRUE(f.read(3, o));
+}
+
 TEST(RawPdf, LongObjectsAndBlockEdgesAreReadWhole) {
   // An object of 20 KB (past the first 4 KB read, across 16 KB blocks), one
   // of 70 KB (past what is read at all: qpdf's), and objects on either side of
