@@ -277,6 +277,25 @@ bool Parser::value(RawValue& v, int depth, std::vector<RawEntry>* entries) {
 
 }  // namespace
 
+namespace {
+
+// set_object() - out as value v parsed from bytes (positions relative to
+// bytes) with its dictionary entries: not a stream (yet).
+void set_object(RawObject& out, const char* bytes, RawValue v, std::vector<RawEntry>&& entries) {
+  out.text.assign(bytes + v.pos, v.len);
+  for (auto& e : entries) {
+    e.key_pos -= v.pos;
+    e.value.pos -= v.pos;
+  }
+  v.pos = 0;
+  out.value = v;
+  out.entries = std::move(entries);
+  out.stream = false;
+  out.data_offset = out.data_length = 0;
+}
+
+}  // namespace
+
 bool raw_numbers(const RawObject& o, const RawValue& v, std::vector<double>& out) {
   out.clear();
   if (v.kind != RawValue::Array || v.len < 2) return false;
@@ -363,17 +382,9 @@ bool RawReader::parse_at(QPDFObjGen og, long long offset, const char* bytes, siz
   } else {
     return false;
   }
-  out.text.assign(bytes + v.pos, v.len);  // bytes may be a cached block: not read below
-  for (auto& e : entries) {
-    e.key_pos -= v.pos;
-    e.value.pos -= v.pos;
-  }
-  v.pos = 0;
-  out.value = v;
-  out.entries = std::move(entries);
+  set_object(out, bytes, v, std::move(entries));  // bytes may be a cached block: not read below
   out.stream = stream;
   out.data_offset = data_offset;
-  out.data_length = 0;
   if (!stream) return true;
   const RawValue* length = out.find("/Length");
   long long n = -1;
@@ -491,16 +502,7 @@ bool RawReader::read_in_objstm(QPDFObjGen og, int stream, int index, RawObject& 
   RawValue v;
   std::vector<RawEntry> entries;
   if (!p.value(v, 0, &entries)) return false;
-  out.text.assign(os->data, at + v.pos, v.len);
-  for (auto& e : entries) {
-    e.key_pos -= v.pos;
-    e.value.pos -= v.pos;
-  }
-  v.pos = 0;
-  out.value = v;
-  out.entries = std::move(entries);
-  out.stream = false;
-  out.data_offset = out.data_length = 0;
+  set_object(out, os->data.data() + at, v, std::move(entries));
   return true;
 }
 
