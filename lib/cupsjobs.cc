@@ -1,8 +1,13 @@
 // cupsjobs.cc - CUPS job operations for release stations (libcups IPP).
 #include "cupsjobs.h"
 
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <cups/cups.h>
 
 #include "util.h"
@@ -10,6 +15,10 @@
 namespace pg {
 
 namespace {
+
+// kLookupConnections, kJobsPerConnection - confirm_held_jobs() asks cupsd on
+// up to this many connections, one more for each this many jobs.
+constexpr size_t kLookupConnections = 4, kJobsPerConnection = 8;
 
 // job_uri() - ipp://localhost/jobs/ID.
 std::string job_uri(int id) { return "ipp://localhost/jobs/" + std::to_string(id); }
@@ -147,28 +156,63 @@ std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, cons
 
 std::vector<CupsJob> confirm_held_jobs(const std::vector<std::pair<int, std::string>>& candidates,
                                        const std::vector<std::string>& queues, const std::string& owner) {
-  std::vector<CupsJob> out;
+  std::vector<std::pair<int, std::string>> todo;
   std::set<int> asked;
-  for (auto& c : candidates) {
-    if (c.first <= 0 || !asked.insert(c.first).second) continue;
-    ipp_t* req = new_request(IPP_OP_GET_JOB_ATTRIBUTES, "job-uri", job_uri(c.first));
-    ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
-    ipp_t* resp = cupsDoRequest(CUPS_HTTP_DEFAULT, req, "/");
-    ipp_status_t st = cupsLastError();
-    if (st == IPP_STATUS_ERROR_NOT_FOUND) {  // printed, canceled or purged since
+  for (auto& c : candidates)
+    if (c.first > 0 && asked.insert(c.first).second) todo.push_back(c);
+  // Asked on up to kLookupConnections connections at once: cupsd answers one
+  // request at a time, but each request's round trip and the client's work
+  // then overlap cupsd's. found[i] is set by whichever thread asked for todo[i].
+  std::vector<std::unique_ptr<CupsJob>> found(todo.size());
+  std::atomic<size_t> next{0};
+  std::mutex failed_mutex;
+  std::string failed;  // the first failure's message
+  auto look_up = [&](http_t* http) {
+    for (size_t i; (i = next++) < todo.size();) {
+      int id = todo[i].first;
+      ipp_t* req = new_request(IPP_OP_GET_JOB_ATTRIBUTES, "job-uri", job_uri(id));
+      ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", 8, nullptr, kJobAttrs);
+      ipp_t* resp = cupsDoRequest(http, req, "/");
+      ipp_status_t st = cupsLastError();  // this thread's
+      if (st == IPP_STATUS_ERROR_NOT_FOUND) {  // printed, canceled or purged since
+        ippDelete(resp);
+        continue;
+      }
+      if (!resp || st > IPP_STATUS_OK_CONFLICTING) {
+        ippDelete(resp);
+        std::lock_guard<std::mutex> lock(failed_mutex);
+        if (failed.empty())
+          failed = "looking up job " + std::to_string(id) + " (Get-Job-Attributes) failed: " + cupsLastErrorString();
+        next = todo.size();  // the others stop too
+        return;
+      }
+      auto jobs = read_jobs(resp);
       ippDelete(resp);
-      continue;
+      for (auto& j : jobs)
+        // Same checks as list_held_jobs(), and the job-uuid the backend recorded.
+        if (j.id == id && held_for(j, queues, owner) && !j.uuid.empty() && j.uuid == todo[i].second)
+          found[i] = std::make_unique<CupsJob>(j);
     }
-    if (!resp || st > IPP_STATUS_OK_CONFLICTING) {
-      ippDelete(resp);
-      throw Error("looking up job " + std::to_string(c.first) + " (Get-Job-Attributes) failed: " + cupsLastErrorString());
+  };
+  std::vector<std::thread> threads;
+  std::vector<http_t*> connections;
+  for (size_t k = 1; k < kLookupConnections && k * kJobsPerConnection < todo.size(); k++) {
+    http_t* http = httpConnect2(cupsServer(), ippPort(), nullptr, AF_UNSPEC, cupsEncryption(), 1, 30000, nullptr);
+    if (!http) break;  // fewer connections: the others ask for more
+    connections.push_back(http);
+    try {
+      threads.emplace_back(look_up, http);
+    } catch (const std::system_error&) {
+      break;
     }
-    auto jobs = read_jobs(resp);
-    ippDelete(resp);
-    for (auto& j : jobs)
-      // Same checks as list_held_jobs(), and the job-uuid the backend recorded.
-      if (j.id == c.first && held_for(j, queues, owner) && !j.uuid.empty() && j.uuid == c.second) out.push_back(j);
   }
+  look_up(CUPS_HTTP_DEFAULT);
+  for (auto& t : threads) t.join();
+  for (http_t* http : connections) httpClose(http);
+  if (!failed.empty()) throw Error(failed);
+  std::vector<CupsJob> out;
+  for (auto& j : found)
+    if (j) out.push_back(std::move(*j));
   return out;
 }
 

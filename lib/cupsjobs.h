@@ -27,8 +27,9 @@ std::vector<CupsJob> list_held_jobs(const std::vector<std::string>& queues, cons
 // confirm_held_jobs() - of the candidate jobs (id, job-uuid; e.g. from the
 // audit store), those cupsd holds now for owner on one of queues: one
 // Get-Job-Attributes each, checked for job-state pending-held, owner, the job's
-// current queue (moves count) and the same job-uuid (ids are reused). A job
-// cupsd no longer has is skipped; any other failure throws Error.
+// current queue (moves count) and the same job-uuid (ids are reused), asked
+// on up to four connections at once; in the candidates' order. A job cupsd no
+// longer has is skipped; any other failure throws Error.
 std::vector<CupsJob> confirm_held_jobs(const std::vector<std::pair<int, std::string>>& candidates,
                                        const std::vector<std::string>& queues, const std::string& owner);
 

@@ -2,7 +2,8 @@
 """The release station asks cupsd only for what it needs. By default
 (StationListing Index) it takes the jobs the printguard backend recorded
 holding for the user from the audit store and confirms each with one
-Get-Job-Attributes: no Get-Jobs at all, since cupsd 2.4 spends ~0.5 ms per job
+Get-Job-Attributes (on up to four connections at once for many jobs): no
+Get-Jobs at all, since cupsd 2.4 spends ~0.5 ms per job
 on the server in any Get-Jobs (5 s with 10 000 held jobs). cupsd's answer
 decides: held, the user's, on this station's queue or a Find-Me queue now
 (lpmove counts, not the queue recorded), and the job-uuid recorded (job ids
@@ -45,6 +46,7 @@ HELD = [(1, 'sec', USER, 'urn:uuid:0000-1'), (2, 'sec', 'bob', 'urn:uuid:0000-2'
         (10, 'sec', USER, 'urn:uuid:0000-10')]
 CHEAP = {'job-id', 'job-originating-user-name', 'job-state', 'job-printer-uri', 'job-name', 'time-at-creation'}
 SEEN = []  # (operation, {attribute: [values]}) of every request
+PORTS = []  # the client port of every request (one a connection)
 BROKEN = set()  # job ids whose Get-Job-Attributes fails with server-error-internal-error
 
 
@@ -76,6 +78,7 @@ class FakeCupsd(http.server.BaseHTTPRequestHandler):
             if tag == h.TAG_OPERATION:
                 attrs.update(a)
         SEEN.append((op, attrs))
+        PORTS.append(self.client_address[1])
         status = 0
         out = [(h.TAG_OPERATION, [(h.T_CHARSET, 'attributes-charset', 'utf-8'),
                                   (h.T_LANGUAGE, 'attributes-natural-language', 'en')])]
@@ -108,10 +111,10 @@ class FakeCupsd(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def record_holds(site, env):
-    """Run the printguard backend as cupsd would for each job in HELD: it has no
+def record_holds(site, env, held=HELD):
+    """Run the printguard backend as cupsd would for each job in `held`: it has no
     release, so it records a hold in the audit store and exits 3."""
-    for jid, queue, owner, uuid in HELD:
+    for jid, queue, owner, uuid in held:
         uri = QUEUES[queue]
         benv = dict(os.environ, PRINTER=queue, DEVICE_URI=uri, PRINTGUARD_CONF=str(site.conf), TMPDIR=str(env.path))
         p = subprocess.run([uri[len('printguard:'):], str(jid), owner, 'job %d' % jid, '1', 'job-uuid=%s' % uuid],
@@ -123,6 +126,7 @@ def record_holds(site, env):
 def station_list(site, server, env, *extra, rc=0):
     """printguard release --list at queue sec against the stand-in cupsd; (listed ids, requests made, output)."""
     del SEEN[:]
+    del PORTS[:]
     env_vars = dict(os.environ, CUPS_SERVER='127.0.0.1:%d' % server.server_address[1], HOME=str(env.path))
     r = subprocess.run([str(pgsite.program('tools/printguard')), '-c', str(site.conf), 'release', '-d', 'sec',
                         '--user', USER, '--password-stdin', '--list'] + list(extra), input=PASSWORD + '\n',
@@ -162,6 +166,25 @@ def check_scan(site, server, env):
         'full attributes asked for jobs %s, expected only the user\'s [1, 3, 6, 9, 11]' % [a['job-ids'] for a in detail]
 
 
+def check_many(site, server, env):
+    """40 more held jobs of the user: asked for on several connections at once,
+    each once, and listed all; one failing still fails the whole listing."""
+    more = list(range(100, 140))
+    for j in more:
+        JOBS[j] = ('sec', USER, 'urn:uuid:0000-%d' % j, 4)
+    record_holds(site, env, [(j, 'sec', USER, 'urn:uuid:0000-%d' % j) for j in more])
+    listed, seen, out = station_list(site, server, env)
+    assert listed == [1, 3, 6] + more, 'listed %s, expected [1, 3, 6] and 100 to 139\n%s' % (listed, out)
+    asked = sorted(int(a['job-uri'][0].rsplit('/', 1)[1]) for op, a in seen if op == h.OP['Get-Job-Attributes'])
+    assert asked == [1, 3, 4, 6, 7, 8, 9, 10] + more, 'Get-Job-Attributes for %s, expected each hold once' % asked
+    assert len(set(PORTS)) >= 2, 'every request on one connection (ports %s): the lookups were not spread' % \
+        sorted(set(PORTS))
+    BROKEN.add(120)
+    listed, _, out = station_list(site, server, env, rc=4)
+    assert listed == [] and 'looking up job 120' in out, 'with cupsd failing on job 120: %s\n%s' % (listed, out)
+    BROKEN.clear()
+
+
 def main():
     h.skip_unless_root('slapd')
     with h.TestEnv('station-listing') as env:
@@ -185,10 +208,12 @@ def main():
             listed, seen, _ = station_list(site, server, env)
             assert listed == [1, 3, 6, 9, 11] and any(op == h.OP['Get-Jobs'] for op, _ in seen), \
                 'StationListing Scan listed %s' % listed
+            site.write_conf(site_lines)
+            check_many(site, server, env)
         finally:
             server.shutdown()
-    print('PASS: the station lists the user\'s held jobs from the index, each confirmed by cupsd; '
-          '--scan and StationListing Scan ask per queue')
+    print('PASS: the station lists the user\'s held jobs from the index, each confirmed by cupsd (on several '
+          'connections for many jobs); --scan and StationListing Scan ask per queue')
     return h.PASS
 
 
