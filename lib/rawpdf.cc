@@ -68,21 +68,12 @@ const RawValue* RawObject::find(std::string_view k) const {
   return nullptr;
 }
 
-namespace {
+bool absent(const RawValue* v) { return !v || v->kind == RawValue::Null; }
 
-// absent_or() - whether key is missing from o or null.
-bool absent_or(const RawObject& o, std::string_view key) {
-  const RawValue* v = o.find(key);
-  return !v || v->kind == RawValue::Null;
-}
-
-// has_name() - whether o has `name` for key.
 bool has_name(const RawObject& o, std::string_view key, std::string_view name) {
   const RawValue* v = o.find(key);
   return v && v->kind == RawValue::Name && o.view(*v) == name;
 }
-
-}  // namespace
 
 namespace {
 
@@ -275,10 +266,6 @@ bool Parser::value(RawValue& v, int depth, std::vector<RawEntry>* entries) {
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // set_object() - out as value v parsed from bytes (positions relative to
 // bytes) with its dictionary entries: not a stream (yet).
 void set_object(RawObject& out, const char* bytes, RawValue v, std::vector<RawEntry>&& entries) {
@@ -450,14 +437,14 @@ const RawReader::ObjStm* RawReader::objstm(int num) {
   os.num = num;
   os.used = ++objstm_clock_;
   RawObject st;
-  if (!read(QPDFObjGen(num, 0), st) || !st.stream || !absent_or(st, "/DecodeParms") || !absent_or(st, "/F") ||
+  if (!read(QPDFObjGen(num, 0), st) || !st.stream || !absent(st.find("/DecodeParms")) || !absent(st.find("/F")) ||
       !has_name(st, "/Type", "/ObjStm"))
     return nullptr;
   const RawValue *n = st.find("/N"), *first = st.find("/First"), *filter = st.find("/Filter");
   if (!n || n->kind != RawValue::Int || n->num < 0 || n->num > 100000 || !first || first->kind != RawValue::Int ||
       first->num < 0)
     return nullptr;
-  bool flate = filter && filter->kind != RawValue::Null;
+  bool flate = !absent(filter);
   if (flate && !(filter->kind == RawValue::Name && st.view(*filter) == "/FlateDecode")) return nullptr;
   std::string encoded;
   if (!read_data(st, encoded)) return nullptr;

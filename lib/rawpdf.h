@@ -70,6 +70,12 @@ struct RawObject {
   const RawValue* find(std::string_view key) const;
 };
 
+// absent() - whether a raw entry (as find() gives it) is missing or null: the same to PDF.
+bool absent(const RawValue* v);
+
+// has_name() - whether o's dictionary has `name` (with its slash) for key.
+bool has_name(const RawObject& o, std::string_view key, std::string_view name);
+
 // raw_numbers() - the items of array v of o, if every one is a direct number
 // (at most 64 of them); false otherwise.
 bool raw_numbers(const RawObject& o, const RawValue& v, std::vector<double>& out);

@@ -789,15 +789,6 @@ const Inherited& inherited_from(PagePart& part, QPDFObjectHandle node, int depth
   return part.inherited.emplace(og, std::move(here)).first->second;
 }
 
-// is_name() - whether o's dictionary has `name` (with its slash) for key.
-bool is_name(const RawObject& o, std::string_view key, std::string_view name) {
-  const RawValue* v = o.find(key);
-  return v && v->kind == RawValue::Name && o.view(*v) == name;
-}
-
-// absent() - whether a raw entry is missing or null (the same to PDF).
-bool absent(const RawValue* v) { return !v || v->kind == RawValue::Null; }
-
 // collect_pages() - append the pages under node (depth levels below the root)
 // to part.pages in document order; only a plain tree is accepted: every node an
 // indirect dictionary of /Type /Pages (with /Kids) or /Page, none met twice.
@@ -808,7 +799,7 @@ void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const Queue
   page.handle = node;
   // A page in the plain subset is read straight from the file, the others by qpdf.
   page.plain = part.raw && part.raw->read(node.getObjGen(), page.raw) && !page.raw.stream &&
-               page.raw.value.kind == RawValue::Dict && is_name(page.raw, "/Type", "/Page");
+               page.raw.value.kind == RawValue::Dict && has_name(page.raw, "/Type", "/Page");
   if (!page.plain && !node.isDictionary()) throw FullRewrite{"a page-tree node is not an indirect dictionary"};
   if (!part.nodes.insert(node.getObjGen()).second) throw FullRewrite{"several pages share one page object"};
   if (page.plain || node.getKey("/Type").isNameAndEquals("/Page")) {
@@ -823,6 +814,28 @@ void collect_pages(QPDFObjectHandle node, int depth, PagePart& part, const Queue
     throw FullRewrite{"a page-tree node is neither /Type /Pages with /Kids nor /Type /Page"};
   if (depth >= 64) throw FullRewrite{"the page tree is more than 64 levels deep"};
   for (auto& kid : kids.aitems()) collect_pages(kid, depth + 1, part, s);
+}
+
+// form_head() - the dictionary of a page's form XObject so far: /BBox (its
+// MediaBox), /Resources and, unless `group` is empty, /Group (PDF syntax).
+std::string form_head(const PageGeometry& g, const std::string& resources, const std::string& group) {
+  std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
+                     format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
+                     "] /Resources " + resources;
+  if (!group.empty()) head += " /Group " + group;
+  return head;
+}
+
+// write_page_again() - page i's stamp numbered (from next) for write_stamps()
+// to write later, then its page object og again: `dict` (its other entries,
+// after "<<") with the stamp as content over form form_num, and resources.
+void write_page_again(PagePart& part, ObjWriter& w, QPDFObjGen og, int i, int& next, const PageGeometry& g,
+                      std::string& dict, int form_num, const std::string& fixed_res) {
+  int content_num = next++;
+  part.stamps.push_back({i, content_num, g});
+  dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
+          std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
+  w.object(og.getObj(), og.getGen(), dict);
 }
 
 // value_kind() - the Kind of raw value v (null if absent); an object it
@@ -928,10 +941,7 @@ bool stamp_plain_page(PagePart& part, const RawObject& po, QPDFObjGen og, int i,
 
   // The form, as stamp_part_pages() makes it: shared by the pages with the same
   // content stream and form dictionary.
-  std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
-                     format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
-                     "] /Resources " + resources;
-  if (!group.empty()) head += " /Group " + group;
+  std::string head = form_head(g, resources, group);
   auto key = std::make_pair(content_og, head);
   auto it = part.forms.find(key);
   int form_num;
@@ -951,10 +961,7 @@ bool stamp_plain_page(PagePart& part, const RawObject& po, QPDFObjGen og, int i,
     w.stream(form_num, head, part.data.data(), part.data.size());
     part.forms[key] = form_num;
   }
-  int content_num = next++;
-  part.stamps.push_back({i, content_num, g});
-
-  // The page object again, its entries as they are but the new content and resources.
+  // The page's entries as they are, but its content and resources.
   std::string dict = "<<";
   for (auto& e : po.entries) {
     std::string_view k = po.key(e);
@@ -964,9 +971,7 @@ bool stamp_plain_page(PagePart& part, const RawObject& po, QPDFObjGen og, int i,
     dict += ' ';
     dict += po.view(e.value);
   }
-  dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
-          std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
-  w.object(og.getObj(), og.getGen(), dict);
+  write_page_again(part, w, og, i, next, g, dict, form_num, fixed_res);
   return true;
 }
 
@@ -1000,11 +1005,9 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
 
     // The form XObject holding the original content (and its resources). Pages
     // with the same content stream and the same form dictionary share one form.
-    std::string head = "<< /Type /XObject /Subtype /Form /BBox [" + format_number(g.media.x0) + " " +
-                       format_number(g.media.y0) + " " + format_number(g.media.x1) + " " + format_number(g.media.y1) +
-                       "] /Resources " + (resources.isDictionary() ? shallow(resources) : std::string("<< >>"));
     auto group = value_or(entries, "/Group", part.null);
-    if (group.isDictionary()) head += " /Group " + shallow(group);
+    std::string head = form_head(g, resources.isDictionary() ? shallow(resources) : std::string("<< >>"),
+                                 group.isDictionary() ? shallow(group) : std::string());
     int form_num = 0;
     auto key = std::make_pair(contents.isStream() ? contents.getObjGen() : QPDFObjGen(), head);
     auto it = contents.isStream() ? forms.find(key) : forms.end();
@@ -1039,16 +1042,9 @@ void stamp_part_pages(PagePart& part, size_t from, int first_page, int next,
       }
     }
 
-    // The stamp's content stream is written later, by write_stamps().
-    int content_num = next++;
-    part.stamps.push_back({i, content_num, g});
-
-    // The page object again, same number and generation, with new content and resources.
     std::string dict = "<<";
     append_entries(entries, dict, {"/Contents", "/Resources"});
-    dict += " /Contents " + std::to_string(content_num) + " 0 R /Resources << /XObject << /PGpage " +
-            std::to_string(form_num) + " 0 R >>" + fixed_res + " >>";
-    w.object(og.getObj(), og.getGen(), dict);
+    write_page_again(part, w, og, i, next, g, dict, form_num, fixed_res);
   }
   part.entries.insert(part.entries.end(), w.entries().begin(), w.entries().end());
 }

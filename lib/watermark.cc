@@ -68,12 +68,16 @@ bool copy_fd(int in, int out, DigestStream* digest, long long limit = -1) {
   }
 }
 
-// send_file() - copy a file to out_fd (in the kernel with sendfile where it can).
-bool send_file(const std::string& path, int out_fd) {
+// send_document() - write the file at path, then tail if given, to out_fd (in
+// the kernel with sendfile where it can), its blocks allocated at once where
+// out_fd is a file (the size is known); false with errno set on failure,
+// ENOSPC before anything is written if there is no room.
+bool send_document(const std::string& path, int out_fd, const ChunkedBuffer* tail = nullptr) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
-  bool ok = fstat(fd, &st) == 0;
+  bool ok = fstat(fd, &st) == 0 &&
+            reserve_output(out_fd, static_cast<long long>(st.st_size) + (tail ? static_cast<long long>(tail->size()) : 0));
   off_t off = 0;
   while (ok && off < st.st_size) {
     ssize_t n = sendfile(out_fd, fd, &off, static_cast<size_t>(std::min<off_t>(st.st_size - off, 1 << 30)));
@@ -82,19 +86,10 @@ bool send_file(const std::string& path, int out_fd) {
     if (n <= 0) ok = false;
   }
   if (ok && off < st.st_size) ok = lseek(fd, off, SEEK_SET) == off && copy_fd(fd, out_fd, nullptr);
+  int e = errno;
   close(fd);
-  return ok;
-}
-
-// send_document() - write the file at path, then tail if given, to out_fd, its
-// blocks allocated at once where out_fd is a file (the size is known); false
-// with errno set on failure, ENOSPC before anything is written if there is no room.
-bool send_document(const std::string& path, int out_fd, const ChunkedBuffer* tail = nullptr) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 &&
-      !reserve_output(out_fd, static_cast<long long>(st.st_size) + (tail ? static_cast<long long>(tail->size()) : 0)))
-    return false;
-  return send_file(path, out_fd) && (!tail || tail->write_to(out_fd));
+  errno = e;
+  return ok && (!tail || tail->write_to(out_fd));
 }
 
 }  // namespace
