@@ -1174,15 +1174,13 @@ void write_stamps(PagePart& part, PageStamp& stamper, const std::function<std::s
 // A document of kSplitPages pages or more is stamped on two threads when
 // `second` is given: a second parse is begun into it as soon as the page count
 // is read, and its thread takes pages from the end of the tree.
-// With keep_work, what it built is left unfreed (see StampOptions::keep_parsed_document);
-// with read_plain, pages and content streams in the plain subset are read by a
-// RawReader, the others by qpdf.
+// opt: keep_parsed_document leaves what it built unfreed; read_plain_objects
+// has pages and content streams in the plain subset read by a RawReader, the
+// others by qpdf; on_update_certain and second_thread_takes_all as StampOptions says.
 // Throws FullRewrite when an explicit check fails, Error on a real failure.
 StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings& s,
-                              const std::function<std::string(int, int)>& text_for_page,
-                              const std::function<void(int)>& on_update_certain,
-                              std::unique_ptr<SecondParse>* second_parse, ChunkedBuffer& upd, bool keep_work,
-                              bool read_plain) {
+                              const std::function<std::string(int, int)>& text_for_page, const StampOptions& opt,
+                              std::unique_ptr<SecondParse>* second_parse, ChunkedBuffer& upd) {
   StampResult res;
   if (s.hide_titles) throw FullRewrite{"titles are hidden, so the title metadata must be removed from the file"};
   if (pdf.isEncrypted()) throw FullRewrite{"the PDF is encrypted (the output is written decrypted)"};
@@ -1260,17 +1258,23 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // numbers its pages as it goes: this one from 1, the other down from /Count
   // (checked once both are done), so neither waits for the other. The second
   // tells its page count when it is done; this one then asks for page 1's text
-  // and tells it the total, and each writes its own part's stamps. Declared in
+  // and tells it the total and that text (page 1 is in the second's part when
+  // that thread took every unit first), and each writes its own part's stamps. Declared in
   // this order (and `work` above) so that, however this function is left, what
   // the task sets outlives it, and what it waits for is given up (promise
   // destroyed) before it is joined.
   auto& parts = work->parts;
   parts[0].pdf = &pdf;
-  if (read_plain)
+  if (opt.read_plain_objects)
     for (auto& part : parts) part.raw = std::make_unique<RawReader>(f.fd(), f.size(), f.path(), xref);
-  StampResult second_res;          // what the second part's stamps report (page 1 is never in it)
+  StampResult second_res;          // what the second part's stamps report (added to res)
   std::promise<int> second_count;  // set by the task
-  std::future<int> pages_f;        // waited for by the task: the total page count
+  std::future<int> second_count_f = second_count.get_future();
+  struct Total {
+    int pages;
+    std::string first_text;  // page 1's stamp text
+  };
+  std::future<Total> total_f;  // waited for by the task
   // The units not taken yet, [front, back), as front << 32 | back (no lock:
   // the threads may take one every few microseconds).
   std::atomic<uint64_t> untaken{split ? static_cast<uint64_t>(units.size()) : 0};
@@ -1308,7 +1312,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       p->join();
     }
   } joiner{nullptr, untaken};
-  std::promise<int> pages_ready;
+  std::promise<Total> total_ready;
   if (split) {
     std::vector<QPDFObjGen> unit_ids;  // for the other parse
     for (auto& u : units) {
@@ -1317,7 +1321,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
     }
     parts[0].nodes = opened;
     parts[1].nodes = opened;
-    pages_f = pages_ready.get_future();
+    total_f = total_ready.get_future();
     second->run([&, unit_ids](SecondParse& sp) {
       bool counted = false;
       try {
@@ -1333,9 +1337,9 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
         // While the first thread checks the count and signs: so that the output
         // does not depend on where the threads met.
         in_unit_order(part);
-        int pages = pages_f.get();  // throws if the first part failed
+        Total total = total_f.get();  // throws if the first part failed
         PageStamp stamper(s, second_res);
-        write_stamps(part, stamper, text_for_page, pages, "");
+        write_stamps(part, stamper, text_for_page, total.pages, total.first_text);
       } catch (...) {
         untaken.store(0, std::memory_order_relaxed);  // this thread takes no more units either
         if (!counted) second_count.set_exception(std::current_exception());
@@ -1343,6 +1347,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
       }
     });
     joiner.p = second;
+    if (opt.second_thread_takes_all) second_count_f.wait();
     for (int k; (k = claim(true)) >= 0;) take_unit(parts[0], units[k].node, k, false);
   } else {
     collect_pages(tree, 0, parts[0], s);
@@ -1350,7 +1355,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   }
   size_t total = parts[0].pages.size();
   if (split) {
-    total += static_cast<size_t>(second_count.get_future().get());  // throws what the task threw before
+    total += static_cast<size_t>(second_count_f.get());  // throws what the task threw before
     // The task is done with its nodes once it has counted.
     for (auto& og : parts[1].nodes)
       if (!opened.count(og) && parts[0].nodes.count(og)) throw FullRewrite{"several pages share one page object"};
@@ -1369,11 +1374,14 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // its own part's stamps. From here on nothing reads the document and no
   // check can send it to the full rewrite (an xref offset past 10^10 aside).
   const std::string first_text = text_for_page(1, res.pages);
-  if (on_update_certain) on_update_certain(res.pages);
-  if (split) pages_ready.set_value(res.pages);
+  if (opt.on_update_certain) opt.on_update_certain(res.pages);
+  if (split) total_ready.set_value({res.pages, first_text});
   PageStamp stamper(s, res);
   write_stamps(parts[0], stamper, text_for_page, res.pages, first_text);
-  if (split) second->finish();
+  if (split) {
+    second->finish();
+    res.replaced.insert(res.replaced.end(), second_res.replaced.begin(), second_res.replaced.end());
+  }
 
   // The parts' objects: the pages in document order, then the stamps likewise.
   auto add = [&](ChunkedBuffer& buf, const std::vector<ObjWriter::Entry>& entries) {
@@ -1440,7 +1448,7 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   res.incremental = true;
   // Reachable from a global, so leak checkers do not count it as lost.
   static Work* kept = nullptr;
-  if (keep_work && !kept) kept = work.release();
+  if (opt.keep_parsed_document && !kept) kept = work.release();
   return res;
 }
 
@@ -1483,8 +1491,7 @@ StampResult stamp_pdf(const std::string& in, const std::string& out, const Queue
     open_pdf(pdf, f, s.repair_damaged);
     ChunkedBuffer update;
     try {
-      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt.on_update_certain, &second, update,
-                                        opt.keep_parsed_document, opt.read_plain_objects);
+      StampResult r = stamp_incremental(pdf, f, s, text_for_page, opt, &second, update);
       if (opt.update)
         *opt.update = std::move(update);
       else

@@ -43,6 +43,10 @@ struct StampOptions {
   // a tenth of qpdf's work for each), and asks qpdf for all others. Off: qpdf
   // reads them all (to compare the two).
   bool read_plain_objects = true;
+  // For tests: where a long document's pages are shared between two threads,
+  // this one takes none until the other has taken all it can, so the other's
+  // part holds page 1 (where the two meet otherwise depends on scheduling).
+  bool second_thread_takes_all = false;
 };
 
 // count_pdf_pages() - open the PDF as stamp_pdf() would and count pages; throws Error.

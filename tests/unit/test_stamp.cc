@@ -609,6 +609,38 @@ TEST(StampIncremental, ALargeTreeIsStampedInTwoPartsInPageOrder) {
   check_page_order(out, 301);
 }
 
+TEST(StampIncremental, PageOneIsStampedWhereTheSecondThreadTookEveryPage) {
+  // Where the first thread is slow to start (a loaded machine), the second
+  // can take every unit, page 1's among them: page 1 must still carry its own
+  // text, the characters it could not show must still be reported, and the
+  // output must be the same bytes as where the two threads met elsewhere.
+  TreeDoc t;
+  int a = t.node(2);
+  for (int i = 0; i < 150; i++) t.page(a);
+  int b = t.node(2);
+  for (int i = 0; i < 150; i++) t.page(b);
+  TempDir d;
+  std::string in = d / "tree.pdf";
+  pgtest::write_text(in, t.pdf());
+  auto text = [](int p, int n) {
+    return "STAMPTEXT p" + std::to_string(p) + "/" + std::to_string(n) + (p == 1 ? " \xe4\xb8\xad" : "");
+  };
+  std::string out[2] = {d / "default.pdf", d / "second-took-all.pdf"};
+  pg::StampResult r[2];
+  for (int k = 0; k < 2; k++) {
+    pg::StampOptions opt;
+    opt.second_thread_takes_all = k == 1;
+    r[k] = pg::stamp_pdf(in, out[k], {}, text, opt);
+    ASSERT_TRUE(r[k].incremental) << r[k].full_rewrite_reason;
+    EXPECT_EQ(r[k].threads, 2);
+    ASSERT_EQ(r[k].replaced.size(), 1u) << k;
+    EXPECT_EQ(r[k].replaced[0], U'\u4e2d');
+    check_page_order(out[k], 300);
+  }
+  EXPECT_TRUE(pgtest::slurp(out[0]) == pgtest::slurp(out[1])) << "the output depends on where the threads met";
+  EXPECT_TRUE(qpdf_check_ok(out[1]));
+}
+
 TEST(StampIncremental, APageInBothHalvesOfALargeTreeIsRewrittenWhole) {
   // The same page object listed under both of the root's kids: each thread
   // sees it once, so only the check across the two parts can find it.
