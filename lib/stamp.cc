@@ -1259,10 +1259,10 @@ StampResult stamp_incremental(QPDF& pdf, const InputFile& f, const QueueSettings
   // (checked once both are done), so neither waits for the other. The second
   // tells its page count when it is done; this one then asks for page 1's text
   // and tells it the total and that text (page 1 is in the second's part when
-  // that thread took every unit first), and each writes its own part's stamps. Declared in
-  // this order (and `work` above) so that, however this function is left, what
-  // the task sets outlives it, and what it waits for is given up (promise
-  // destroyed) before it is joined.
+  // that thread took every unit first), and each writes its own part's stamps.
+  // Declared in this order (and `work` above) so that, however this function
+  // is left, what the task sets outlives it, and what it waits for is given up
+  // (promise destroyed) before it is joined.
   auto& parts = work->parts;
   parts[0].pdf = &pdf;
   if (opt.read_plain_objects)
