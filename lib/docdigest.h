@@ -58,10 +58,6 @@ class FileDigest {
 
  private:
   void hash_leaves();  // claim and hash leaves until none is left
-  // hash_leaf_mapped() - leaf i's hash (bytes off to end) read through a
-  // mapping of the file; false if it cannot be mapped (read it then). A file
-  // cut short sets read_errno_.
-  bool hash_leaf_mapped(size_t i, uint64_t off, uint64_t end);
   void join();
 
   int fd_ = -1;
